@@ -1,0 +1,48 @@
+/* addr.h - IPv4/IPv6 socket addresses: parse, format, compare. */
+#ifndef LANRAGE_UTIL_ADDR_H
+#define LANRAGE_UTIL_ADDR_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "util/compiler.h"
+
+/* "[ffff:...:ffff%ifname]:65535" fits. */
+enum { ADDR_STRLEN = 72 };
+
+/* An IPv4 or IPv6 address with port; sa.sa_family is AF_UNSPEC when unset. */
+struct addr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+	};
+};
+
+/*
+ * Parses "1.2.3.4:51820" or "[2001:db8::1]:51820" (numeric only, an optional
+ * "%scope" inside the brackets).  On failure err quotes the input.
+ */
+bool addr_parse(struct addr *out, const char *s, char *err) WARN_UNUSED;
+/* Parses a bare "1.2.3.4" or "2001:db8::1" (port 0). */
+bool addr_parse_ip(struct addr *out, const char *s, char *err) WARN_UNUSED;
+/* "1.2.3.4:51820" / "[2001:db8::1]:51820"; "(none)" when unset.  Returns buf. */
+const char *addr_format(const struct addr *a, char buf[ADDR_STRLEN]);
+/* The address alone, without port or brackets.  Returns buf. */
+const char *addr_format_ip(const struct addr *a, char buf[ADDR_STRLEN]);
+
+bool addr_from_sockaddr(struct addr *out, const struct sockaddr *sa, socklen_t len) WARN_UNUSED;
+void addr_from_in4(struct addr *out, struct in_addr ip, uint16_t port);
+void addr_clear(struct addr *a);
+bool addr_is_set(const struct addr *a);
+socklen_t addr_len(const struct addr *a);
+uint16_t addr_port(const struct addr *a);
+void addr_set_port(struct addr *a, uint16_t port);
+/* Same family, address, port (and scope for IPv6). */
+bool addr_equal(const struct addr *a, const struct addr *b);
+/* Same family and address; ports ignored. */
+bool addr_equal_ip(const struct addr *a, const struct addr *b);
+
+#endif
