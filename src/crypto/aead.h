@@ -1,0 +1,32 @@
+/* aead.h - ChaCha20-Poly1305 (WireGuard's nonce form) and XChaCha20-Poly1305. */
+#ifndef LANRAGE_CRYPTO_AEAD_H
+#define LANRAGE_CRYPTO_AEAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/compiler.h"
+
+enum { AEAD_KEY_LEN = 32, AEAD_TAG_LEN = 16, XAEAD_NONCE_LEN = 24 };
+
+/*
+ * Seals len bytes of src into dst (len + AEAD_TAG_LEN bytes); dst may equal src.
+ * The 96-bit nonce is 32 zero bits then the 64-bit counter, little-endian, as
+ * WireGuard specifies.  Messages below AEAD_SODIUM_BELOW bytes go through
+ * libsodium, larger ones through OpenSSL: same algorithm, same bytes, each
+ * library where it was measured fastest here (docs/ARCHITECTURE.md).
+ */
+enum { AEAD_SODIUM_BELOW = 768 };
+void aead_seal(uint8_t *dst, const uint8_t *src, size_t len, uint64_t counter, const uint8_t *ad,
+               size_t adlen, const uint8_t key[AEAD_KEY_LEN]);
+/* Opens len bytes (ciphertext and tag) of src into dst (len - tag); false when forged. */
+bool aead_open(uint8_t *dst, const uint8_t *src, size_t len, uint64_t counter, const uint8_t *ad,
+               size_t adlen, const uint8_t key[AEAD_KEY_LEN]) WARN_UNUSED;
+
+void xaead_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t nonce[XAEAD_NONCE_LEN],
+                const uint8_t *ad, size_t adlen, const uint8_t key[AEAD_KEY_LEN]);
+bool xaead_open(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t nonce[XAEAD_NONCE_LEN],
+                const uint8_t *ad, size_t adlen, const uint8_t key[AEAD_KEY_LEN]) WARN_UNUSED;
+
+#endif
