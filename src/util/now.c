@@ -27,6 +27,14 @@ int64_t now_wall_ms(void)
 	return (int64_t)ts.tv_sec * MS_PER_SEC + ts.tv_nsec / NS_PER_MS;
 }
 
+int64_t now_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
 const char *now_format_iso8601(int64_t wall_ms, char buf[NOW_ISO8601_LEN])
 {
 	time_t sec = (time_t)(wall_ms / MS_PER_SEC);

@@ -17,8 +17,9 @@ enum { NOW_ISO8601_LEN = 80 };
 uint64_t now_mono_ns(void);
 uint64_t now_mono_ms(void);
 
-/* Wall-clock time in milliseconds since the Unix epoch (for records, not timers). */
+/* Wall-clock time since the Unix epoch (for records, not timers). */
 int64_t now_wall_ms(void);
+int64_t now_wall_ns(void);
 
 /* Formats wall_ms as UTC ISO 8601 with milliseconds; returns buf. */
 const char *now_format_iso8601(int64_t wall_ms, char buf[NOW_ISO8601_LEN]);

@@ -372,6 +372,7 @@ bool noise_begin_session(struct noise_handshake *hs, struct noise_keypair *kp, u
 	replay_init(&kp->replay);
 	kp->birth_ns = now_ns;
 	kp->i_am_initiator = initiator;
+	atomic_init(&kp->unconfirmed, !initiator);
 	kp->local_index = hs->local_index;
 	kp->remote_index = hs->remote_index;
 	noise_handshake_zero(hs);

@@ -59,7 +59,8 @@ struct noise_keypair {
 	uint32_t local_index;
 	uint32_t remote_index;
 	bool i_am_initiator;
-	void *peer; /* the owning peer, for the receive path */
+	_Atomic bool unconfirmed; /* a responder's keypair until the first data arrives with it */
+	void *peer;               /* the owning peer, for the receive path */
 };
 
 /* What a consumed initiation reveals before its peer is known. */

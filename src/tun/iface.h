@@ -1,0 +1,20 @@
+/* iface.h - configuring a network interface: MTU, up/down, addresses (ioctl and rtnetlink). */
+#ifndef LANRAGE_TUN_IFACE_H
+#define LANRAGE_TUN_IFACE_H
+
+#include <stdbool.h>
+
+#include "util/addr.h"
+#include "util/compiler.h"
+
+/* All return 0 or -errno. */
+int iface_get_mtu(const char *name, int *mtu) WARN_UNUSED;
+int iface_set_mtu(const char *name, int mtu) WARN_UNUSED;
+int iface_set_up(const char *name, bool up) WARN_UNUSED;
+int iface_is_up(const char *name, bool *up) WARN_UNUSED;
+/* Adds addr/prefix_len to the interface (RTM_NEWADDR); an existing one is not an error. */
+int iface_add_address(const char *name, const struct addr *addr, int prefix_len) WARN_UNUSED;
+/* Whether an interface of that name exists. */
+bool iface_exists(const char *name);
+
+#endif

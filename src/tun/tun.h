@@ -1,0 +1,54 @@
+/* tun.h - a layer-3 virtual interface: packets in and out, behind a small ops table. */
+#ifndef LANRAGE_TUN_TUN_H
+#define LANRAGE_TUN_TUN_H
+
+#include <net/if.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/compiler.h"
+
+struct tun;
+
+/*
+ * Reads and writes move one IP packet each and never block: read returns
+ * -EAGAIN when nothing is waiting (poll on fd), and -EBADFD/-EIO once the
+ * interface is gone.  Implementations: the Linux TUN device, and a socketpair
+ * fake for tests that need no root.
+ */
+struct tun_ops {
+	ssize_t (*read)(struct tun *tun, void *buf, size_t len);
+	ssize_t (*write)(struct tun *tun, const void *buf, size_t len);
+	void (*destroy)(struct tun *tun);
+};
+
+struct tun {
+	const struct tun_ops *ops;
+	char name[IF_NAMESIZE];
+	int fd;      /* pollable for reading */
+	int peer_fd; /* the fake's other end (-1 for a real device) */
+	int mtu;
+};
+
+static inline ssize_t tun_read(struct tun *tun, void *buf, size_t len)
+{
+	return tun->ops->read(tun, buf, len);
+}
+
+static inline ssize_t tun_write(struct tun *tun, const void *buf, size_t len)
+{
+	return tun->ops->write(tun, buf, len);
+}
+
+static inline void tun_destroy(struct tun *tun)
+{
+	if (tun)
+		tun->ops->destroy(tun);
+}
+
+/* Creates (or attaches to) the Linux TUN interface name; 0 or -errno. */
+int tun_linux_create(struct tun **out, const char *name) WARN_UNUSED;
+/* A fake: packets written to the far end (peer_fd) come out of read, and back. */
+int tun_pipe_create(struct tun **out, const char *name, int mtu) WARN_UNUSED;
+
+#endif

@@ -1,0 +1,205 @@
+/* udp.c - one UDP socket for every protocol, with batched receive and send. */
+#include "udp/udp.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum { MAX_BATCH = 128, SOCKET_BUFFER = 4 << 20 };
+
+int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark)
+{
+	if (setsockopt(s->fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)
+		return -errno;
+	return 0;
+}
+
+static int bind_family(struct udp_socket *s, int family, uint16_t port)
+{
+	union {
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+	} sa;
+	socklen_t salen;
+	int fd, off = 0, size = SOCKET_BUFFER, ret;
+
+	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&sa, 0, sizeof(sa));
+	if (family == AF_INET6) {
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0)
+			goto err;
+		sa.in6.sin6_family = AF_INET6;
+		sa.in6.sin6_port = htons(port);
+		sa.in6.sin6_addr = in6addr_any;
+		salen = sizeof(sa.in6);
+	} else {
+		sa.in4.sin_family = AF_INET;
+		sa.in4.sin_port = htons(port);
+		sa.in4.sin_addr.s_addr = htonl(INADDR_ANY);
+		salen = sizeof(sa.in4);
+	}
+	/* Big buffers absorb bursts; forcing needs CAP_NET_ADMIN, so fall back quietly. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (bind(fd, (struct sockaddr *)&sa, salen) < 0)
+		goto err;
+	if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0)
+		goto err;
+	s->fd = fd;
+	s->family = family;
+	s->port = ntohs(family == AF_INET6 ? sa.in6.sin6_port : sa.in4.sin_port);
+	return 0;
+err:
+	ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int udp_open(struct udp_socket *s, uint16_t port, uint32_t fwmark)
+{
+	int ret = bind_family(s, AF_INET6, port);
+
+	if (ret == -EAFNOSUPPORT || ret == -EADDRNOTAVAIL)
+		ret = bind_family(s, AF_INET, port);
+	if (ret < 0) {
+		s->fd = -1;
+		return ret;
+	}
+	if (fwmark && (ret = udp_set_fwmark(s, fwmark)) < 0) {
+		udp_close(s);
+		return ret;
+	}
+	return 0;
+}
+
+void udp_close(struct udp_socket *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/* Fills sa for sending to a on socket s; its length, or 0 if unreachable from s. */
+static socklen_t to_sockaddr(const struct udp_socket *s, const struct addr *a,
+                             struct sockaddr_in6 *sa)
+{
+	if (a->sa.sa_family == AF_INET && s->family == AF_INET6) {
+		memset(sa, 0, sizeof(*sa));
+		sa->sin6_family = AF_INET6;
+		sa->sin6_port = a->in4.sin_port;
+		sa->sin6_addr.s6_addr[10] = 0xff;
+		sa->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&sa->sin6_addr.s6_addr[12], &a->in4.sin_addr, 4);
+		return sizeof(*sa);
+	}
+	if (a->sa.sa_family != s->family)
+		return 0;
+	memcpy(sa, &a->sa, addr_len(a));
+	return addr_len(a);
+}
+
+static void from_sockaddr(struct addr *out, const struct sockaddr_in6 *sa, socklen_t len)
+{
+	if (sa->sin6_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&sa->sin6_addr)) {
+		struct in_addr v4;
+
+		memcpy(&v4, &sa->sin6_addr.s6_addr[12], 4);
+		addr_from_in4(out, v4, ntohs(sa->sin6_port));
+		return;
+	}
+	if (!addr_from_sockaddr(out, (const struct sockaddr *)sa, len))
+		addr_clear(out);
+}
+
+int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n)
+{
+	struct mmsghdr msgs[MAX_BATCH];
+	struct iovec iov[MAX_BATCH];
+	struct sockaddr_in6 names[MAX_BATCH];
+	int got;
+
+	if (n > MAX_BATCH)
+		n = MAX_BATCH;
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = pkts[i].data;
+		iov[i].iov_len = pkts[i].cap;
+		memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_name = &names[i];
+		msgs[i].msg_hdr.msg_namelen = sizeof(names[i]);
+	}
+	got = recvmmsg(s->fd, msgs, (unsigned)n, MSG_DONTWAIT, NULL);
+	if (got < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+	for (int i = 0; i < got; i++) {
+		/* A datagram larger than the slot is truncated; mark it so it is dropped. */
+		pkts[i].len = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len;
+		from_sockaddr(&pkts[i].addr, &names[i], msgs[i].msg_hdr.msg_namelen);
+	}
+	return got;
+}
+
+int udp_send_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n)
+{
+	struct mmsghdr msgs[MAX_BATCH];
+	struct iovec iov[MAX_BATCH];
+	struct sockaddr_in6 names[MAX_BATCH];
+	int sent = 0, m = 0;
+
+	if (n > MAX_BATCH)
+		n = MAX_BATCH;
+	for (int i = 0; i < n; i++) {
+		socklen_t len = to_sockaddr(s, &pkts[i].addr, &names[m]);
+
+		if (!len)
+			continue;
+		iov[m].iov_base = pkts[i].data;
+		iov[m].iov_len = pkts[i].len;
+		memset(&msgs[m].msg_hdr, 0, sizeof(msgs[m].msg_hdr));
+		msgs[m].msg_hdr.msg_iov = &iov[m];
+		msgs[m].msg_hdr.msg_iovlen = 1;
+		msgs[m].msg_hdr.msg_name = &names[m];
+		msgs[m].msg_hdr.msg_namelen = len;
+		m++;
+	}
+	while (sent < m) {
+		int r = sendmmsg(s->fd, msgs + sent, (unsigned)(m - sent), MSG_DONTWAIT);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			/* One bad datagram (e.g. unreachable) must not block the rest. */
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				sent++;
+				continue;
+			}
+			/* A full send buffer: wait a little for room (backpressure), then give up.
+			 */
+			if (poll(&(struct pollfd){ .fd = s->fd, .events = POLLOUT }, 1, 100) <= 0)
+				break;
+			continue;
+		}
+		sent += r;
+	}
+	return sent;
+}
+
+int udp_send(struct udp_socket *s, const void *data, size_t len, const struct addr *to)
+{
+	struct sockaddr_in6 sa;
+	socklen_t salen = to_sockaddr(s, to, &sa);
+
+	if (!salen)
+		return -EAFNOSUPPORT;
+	if (sendto(s->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&sa, salen) < 0)
+		return -errno;
+	return 0;
+}

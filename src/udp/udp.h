@@ -1,0 +1,43 @@
+/* udp.h - one UDP socket for every protocol, with batched receive and send. */
+#ifndef LANRAGE_UDP_UDP_H
+#define LANRAGE_UDP_UDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/addr.h"
+#include "util/compiler.h"
+
+/*
+ * A dual-stack socket (IPv6 with IPv4-mapped addresses; IPv4 only where the
+ * host has no IPv6).  Addresses in and out are plain: IPv4 peers appear as
+ * AF_INET, never as ::ffff:a.b.c.d.  Non-blocking; poll on fd.
+ */
+struct udp_socket {
+	int fd;
+	int family; /* AF_INET6 (dual-stack) or AF_INET */
+	uint16_t port;
+};
+
+/* A datagram slot in a batch: data/cap supplied by the caller, len and addr filled in. */
+struct udp_pkt {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+	struct addr addr;
+};
+
+/* Binds port (0: any) with fwmark (0: none); 0 or -errno. */
+int udp_open(struct udp_socket *s, uint16_t port, uint32_t fwmark) WARN_UNUSED;
+void udp_close(struct udp_socket *s);
+int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark) WARN_UNUSED;
+
+/* Receives up to n datagrams without blocking: count, 0 when none wait, or -errno. */
+int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n);
+/* Sends n datagrams, each to its addr: how many went (the rest failed), or -errno. */
+int udp_send_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n);
+/* One datagram; 0 or -errno. */
+int udp_send(struct udp_socket *s, const void *data, size_t len, const struct addr *to);
+
+#endif

@@ -1,0 +1,537 @@
+/* device.c - a WireGuard interface: peers, configuration, threads. */
+#include "wg/device.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "crypto/secret.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/now.h"
+#include "wg/peer.h"
+#include "wg/receive.h"
+#include "wg/send.h"
+#include "wg/timers.h"
+
+enum { DOOR_EVENTS = 16384, COLLECT_INTERVAL_US = 2000 };
+
+void wg_timing_default(struct wg_timing *t)
+{
+	t->rekey_after_ns = 120ull * NS_PER_SEC;
+	t->reject_after_ns = 180ull * NS_PER_SEC;
+	t->rekey_attempt_ns = 90ull * NS_PER_SEC;
+	t->rekey_timeout_ns = 5ull * NS_PER_SEC;
+	t->keepalive_ns = 10ull * NS_PER_SEC;
+	t->rekey_after_messages = REKEY_AFTER_MESSAGES;
+}
+
+void wg_timing_scale(struct wg_timing *t, unsigned scale)
+{
+	if (scale <= 1)
+		return;
+	t->rekey_after_ns /= scale;
+	t->reject_after_ns /= scale;
+	t->rekey_attempt_ns /= scale;
+	t->rekey_timeout_ns /= scale;
+	t->keepalive_ns /= scale;
+}
+
+/* ---- publishing snapshots to the workers ---- */
+
+static void release_routes(void *ctx, void *ptr)
+{
+	allowedips_free_clone(ptr);
+}
+
+static void release_kp_index(void *ctx, void *ptr)
+{
+	free(ptr);
+}
+
+static void schedule_collect(struct wg_device *dev)
+{
+	struct timeval tv = { 0, COLLECT_INTERVAL_US };
+
+	if (dev->grace.n_items && !evtimer_pending(dev->collect_ev, NULL))
+		evtimer_add(dev->collect_ev, &tv);
+}
+
+void wg_device_commit(struct wg_device *dev)
+{
+	struct allowedips *routes;
+	struct kp_index *kpi;
+
+	if (!dev->dirty)
+		return;
+	routes = allowedips_clone(&dev->routes_edit);
+	kpi = kp_index_build(&dev->index);
+	if (!routes || !kpi) {
+		/* Keep the old snapshots; the next commit tries again. */
+		log_error("%s: out of memory publishing the peer table", dev->tun->name);
+		allowedips_free_clone(routes);
+		free(kpi);
+		return;
+	}
+	routes = atomic_exchange(&dev->routes, routes);
+	kpi = atomic_exchange(&dev->kp_index, kpi);
+	if (!grace_defer(&dev->grace, release_routes, NULL, routes) ||
+	    !grace_defer(&dev->grace, release_kp_index, NULL, kpi))
+		log_error("%s: out of memory; an old peer table is leaked", dev->tun->name);
+	dev->dirty = false;
+	schedule_collect(dev);
+}
+
+/* ---- the door: what workers report ---- */
+
+static void on_door_event(void *ctx, const struct door_event *ev)
+{
+	struct wg_device *dev = ctx;
+	struct wg_peer *peer;
+	struct noise_keypair *kp;
+
+	switch (ev->type) {
+	case WG_EV_TIMER_KICK:
+		timers_kick(ev->ptr);
+		break;
+	case WG_EV_NEED_KEYPAIR:
+		peer = ev->ptr;
+		atomic_store(&peer->handshake_requested, false);
+		if (atomic_load(&peer->dead))
+			break;
+		if (keypair_can_send(atomic_load(&peer->kp_current), now_mono_ns(), &dev->timing))
+			peer_send_staged(peer);
+		else
+			send_handshake_initiation(peer, false);
+		break;
+	case WG_EV_REKEY:
+		peer = ev->ptr;
+		atomic_store(&peer->rekey_requested, false);
+		if (!atomic_load(&peer->dead))
+			send_handshake_initiation(peer, false);
+		break;
+	case WG_EV_CONFIRM:
+		kp = ev->ptr;
+		peer = kp->peer;
+		if (atomic_load(&peer->dead) || peer->kp_next != kp)
+			break;
+		peer_confirm_keypair(peer, kp);
+		dev->dirty = true;
+		wg_device_commit(dev);
+		atomic_fetch_add_explicit(&dev->stats.hs_completed, 1, memory_order_relaxed);
+		log_debug("peer %s: handshake complete (responder)", peer->name);
+		timers_handshake_complete(peer);
+		peer_send_staged(peer);
+		break;
+	case WG_EV_TUN_GONE:
+		if (dev->on_tun_gone)
+			dev->on_tun_gone(dev->on_tun_gone_ctx);
+		break;
+	}
+}
+
+static void on_door_packet(void *ctx, const struct door_packet *pkt)
+{
+	struct wg_device *dev = ctx;
+
+	if (pkt->data[0] >= MSG_INITIATION && pkt->data[0] <= MSG_COOKIE_REPLY) {
+		receive_handshake(dev, pkt->data, pkt->len, &pkt->src);
+		wg_device_commit(dev);
+	} else if (dev->other_packet) {
+		dev->other_packet(dev->other_packet_ctx, pkt->data, pkt->len, &pkt->src);
+	}
+}
+
+static void drain_door(void *ctx)
+{
+	struct wg_device *dev = ctx;
+
+	door_drain(&dev->door, on_door_event, on_door_packet, dev);
+}
+
+static void on_door(evutil_socket_t fd, short what, void *ctx)
+{
+	drain_door(ctx);
+}
+
+static void on_collect(evutil_socket_t fd, short what, void *ctx)
+{
+	struct wg_device *dev = ctx;
+
+	/*
+	 * Events pushed by a worker before it passed the grace period may name what
+	 * is about to be released: handle them first (the door is FIFO).
+	 */
+	grace_collect(&dev->grace, drain_door, dev);
+	schedule_collect(dev);
+}
+
+/* ---- lifecycle ---- */
+
+struct wg_device *wg_device_create(struct event_base *base, struct tun *tun,
+                                   const struct wg_timing *timing, char *err)
+{
+	struct wg_device *dev = calloc(1, sizeof(*dev));
+	int ret;
+
+	if (!dev) {
+		err_set(err, "out of memory");
+		return NULL;
+	}
+	dev->base = base;
+	dev->tun = tun;
+	dev->control_thread = pthread_self();
+	dev->udp.fd = -1;
+	dev->wake_fd = -1;
+	if (timing)
+		dev->timing = *timing;
+	else
+		wg_timing_default(&dev->timing);
+	allowedips_init(&dev->routes_edit);
+	grace_init(&dev->grace, WORKER_COUNT);
+	cookie_checker_init(&dev->cookie_checker, NULL);
+	ret = door_init(&dev->door, DOOR_EVENTS, MAX_QUEUED_HANDSHAKES);
+	if (ret < 0) {
+		err_set(err, "cannot create the worker queue: %s", strerror(-ret));
+		goto err_dev;
+	}
+	dev->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (dev->wake_fd < 0 || !index_init(&dev->index) || !ratelimit_init(&dev->ratelimit)) {
+		err_set(err, "out of memory");
+		goto err_door;
+	}
+	dev->door_ev = event_new(base, dev->door.efd, EV_READ | EV_PERSIST, on_door, dev);
+	dev->collect_ev = evtimer_new(base, on_collect, dev);
+	if (!dev->door_ev || !dev->collect_ev || event_add(dev->door_ev, NULL) < 0) {
+		err_set(err, "cannot register events");
+		goto err_events;
+	}
+	dev->dirty = true;
+	wg_device_commit(dev);
+	if (!atomic_load(&dev->routes)) {
+		err_set(err, "out of memory");
+		goto err_events;
+	}
+	return dev;
+
+err_events:
+	if (dev->door_ev)
+		event_free(dev->door_ev);
+	if (dev->collect_ev)
+		event_free(dev->collect_ev);
+	ratelimit_clear(&dev->ratelimit);
+	index_clear(&dev->index);
+err_door:
+	if (dev->wake_fd >= 0)
+		close(dev->wake_fd);
+	door_clear(&dev->door);
+err_dev:
+	free(dev);
+	return NULL;
+}
+
+static int start_workers(struct wg_device *dev)
+{
+	int ret;
+
+	atomic_store(&dev->stopping, false);
+	ret = pthread_create(&dev->workers[WORKER_TX], NULL, send_worker, dev);
+	if (ret)
+		return -ret;
+	ret = pthread_create(&dev->workers[WORKER_RX], NULL, receive_worker, dev);
+	if (ret) {
+		atomic_store(&dev->stopping, true);
+		eventfd_write(dev->wake_fd, 1);
+		pthread_join(dev->workers[WORKER_TX], NULL);
+		return -ret;
+	}
+	dev->workers_running = true;
+	return 0;
+}
+
+static void stop_workers(struct wg_device *dev)
+{
+	eventfd_t drained;
+
+	if (!dev->workers_running)
+		return;
+	atomic_store(&dev->stopping, true);
+	eventfd_write(dev->wake_fd, 1);
+	pthread_join(dev->workers[WORKER_TX], NULL);
+	pthread_join(dev->workers[WORKER_RX], NULL);
+	eventfd_read(dev->wake_fd, &drained);
+	dev->workers_running = false;
+}
+
+int wg_device_start(struct wg_device *dev)
+{
+	int ret = udp_open(&dev->udp, dev->listen_port, dev->fwmark);
+
+	if (ret < 0)
+		return ret;
+	ret = start_workers(dev);
+	if (ret < 0)
+		udp_close(&dev->udp);
+	return ret;
+}
+
+void wg_device_destroy(struct wg_device *dev)
+{
+	if (!dev)
+		return;
+	stop_workers(dev);
+	wg_device_remove_all_peers(dev);
+	/* The workers are gone: everything deferred can go now. */
+	door_drain(&dev->door, on_door_event, on_door_packet, dev);
+	grace_clear(&dev->grace);
+	allowedips_free_clone(atomic_load(&dev->routes));
+	free(atomic_load(&dev->kp_index));
+	allowedips_clear(&dev->routes_edit);
+	udp_close(&dev->udp);
+	event_free(dev->door_ev);
+	event_free(dev->collect_ev);
+	ratelimit_clear(&dev->ratelimit);
+	index_clear(&dev->index);
+	door_clear(&dev->door);
+	close(dev->wake_fd);
+	tun_destroy(dev->tun);
+	noise_local_clear(&dev->local);
+	secret_zero(&dev->cookie_checker, sizeof(dev->cookie_checker));
+	free(dev);
+}
+
+/* ---- configuration ---- */
+
+bool wg_device_is_own_key(const struct wg_device *dev, const uint8_t *public_key)
+{
+	return dev->local.has_identity &&
+	       memcmp(dev->local.public_key, public_key, NOISE_PUBLIC_KEY_LEN) == 0;
+}
+
+void wg_device_set_private_key(struct wg_device *dev, const uint8_t *key)
+{
+	static const uint8_t zero[NOISE_PUBLIC_KEY_LEN];
+	struct wg_peer *peer, *next;
+
+	if (!key)
+		key = zero;
+	if (secret_equal(dev->local.private_key, key, NOISE_PUBLIC_KEY_LEN))
+		return;
+	noise_local_set(&dev->local, key);
+	cookie_checker_init(&dev->cookie_checker,
+	                    dev->local.has_identity ? dev->local.public_key : NULL);
+	for (peer = dev->peers; peer; peer = next) {
+		next = peer->next;
+		/* A peer with our own key would be talking to ourselves. */
+		if (wg_device_is_own_key(dev, peer->public_key)) {
+			wg_device_remove_peer(dev, peer);
+			continue;
+		}
+		peer_drop_handshake_index(peer);
+		noise_handshake_set_local(&peer->handshake, &dev->local);
+		peer_expire_current(peer);
+	}
+	dev->dirty = true;
+}
+
+int wg_device_set_listen_port(struct wg_device *dev, uint16_t port)
+{
+	struct udp_socket fresh;
+	int ret;
+
+	if (dev->udp.fd >= 0 && (port == dev->udp.port || (port == 0 && dev->listen_port == 0))) {
+		dev->listen_port = port;
+		return 0;
+	}
+	dev->listen_port = port;
+	if (dev->udp.fd < 0)
+		return 0;
+	/* Bind the new port first: on failure the old one stays in service. */
+	ret = udp_open(&fresh, port, dev->fwmark);
+	if (ret < 0)
+		return ret;
+	stop_workers(dev);
+	udp_close(&dev->udp);
+	dev->udp = fresh;
+	return start_workers(dev);
+}
+
+int wg_device_set_fwmark(struct wg_device *dev, uint32_t fwmark)
+{
+	dev->fwmark = fwmark;
+	return dev->udp.fd >= 0 ? udp_set_fwmark(&dev->udp, fwmark) : 0;
+}
+
+struct wg_peer *wg_device_find_peer(struct wg_device *dev, const uint8_t *public_key)
+{
+	for (struct wg_peer *p = dev->peers; p; p = p->next) {
+		if (memcmp(p->public_key, public_key, NOISE_PUBLIC_KEY_LEN) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+struct wg_peer *wg_device_add_peer(struct wg_device *dev, const uint8_t *public_key)
+{
+	struct wg_peer *peer;
+
+	if (wg_device_is_own_key(dev, public_key))
+		return NULL;
+	peer = peer_create(dev, public_key);
+	if (!peer)
+		return NULL;
+	peer->next = dev->peers;
+	dev->peers = peer;
+	dev->n_peers++;
+	log_debug("%s: peer %s added", dev->tun->name, peer->name);
+	return peer;
+}
+
+static void release_peer(void *ctx, void *ptr)
+{
+	peer_free(ptr);
+}
+
+void wg_device_remove_peer(struct wg_device *dev, struct wg_peer *peer)
+{
+	struct wg_peer **link;
+
+	for (link = &dev->peers; *link && *link != peer; link = &(*link)->next)
+		;
+	if (!*link)
+		return;
+	*link = peer->next;
+	dev->n_peers--;
+	/* Unlink and mark dead; workers may still hold it until the grace period ends. */
+	atomic_store(&peer->dead, true);
+	allowedips_remove_by_peer(&dev->routes_edit, peer);
+	dev->dirty = true;
+	peer_zero_keys(peer);
+	peer_flush_staged(peer);
+	timers_stop(peer);
+	wg_device_commit(dev);
+	log_debug("%s: peer %s removed", dev->tun->name, peer->name);
+	if (!grace_defer(&dev->grace, release_peer, NULL, peer))
+		log_error("%s: out of memory; a removed peer is leaked", dev->tun->name);
+	schedule_collect(dev);
+}
+
+void wg_device_remove_all_peers(struct wg_device *dev)
+{
+	while (dev->peers)
+		wg_device_remove_peer(dev, dev->peers);
+}
+
+void wg_device_set_other_packet_handler(struct wg_device *dev, wg_other_packet_fn fn, void *ctx)
+{
+	dev->other_packet = fn;
+	dev->other_packet_ctx = ctx;
+}
+
+void wg_device_set_tun_gone_handler(struct wg_device *dev, void (*fn)(void *ctx), void *ctx)
+{
+	dev->on_tun_gone = fn;
+	dev->on_tun_gone_ctx = ctx;
+}
+
+int wg_device_send_raw(struct wg_device *dev, const void *data, size_t len, const struct addr *to)
+{
+	if (dev->udp.fd < 0)
+		return -ENOTCONN;
+	return udp_send(&dev->udp, data, len, to);
+}
+
+void wg_peer_set_preshared_key(struct wg_peer *peer, const uint8_t *psk)
+{
+	noise_handshake_set_psk(&peer->handshake, psk);
+}
+
+void wg_peer_set_endpoint(struct wg_peer *peer, const struct addr *endpoint)
+{
+	peer_update_endpoint(peer, endpoint);
+}
+
+void wg_peer_get_endpoint(struct wg_peer *peer, struct addr *out)
+{
+	pthread_spin_lock(&peer->endpoint_lock);
+	*out = peer->endpoint;
+	pthread_spin_unlock(&peer->endpoint_lock);
+}
+
+void wg_peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t seconds)
+{
+	uint16_t old = atomic_exchange(&peer->keepalive_interval_sec, seconds);
+
+	peer->persistent_keepalive_sec = seconds;
+	timers_persistent_keepalive_changed(peer);
+	if (!old && seconds && peer->dev->workers_running)
+		send_keepalive(peer);
+}
+
+bool wg_peer_add_allowed_ip(struct wg_peer *peer, const struct prefix *p)
+{
+	peer->dev->dirty = true;
+	return allowedips_insert(&peer->dev->routes_edit, p, peer);
+}
+
+bool wg_peer_remove_allowed_ip(struct wg_peer *peer, const struct prefix *p)
+{
+	peer->dev->dirty = true;
+	return allowedips_remove(&peer->dev->routes_edit, p, peer);
+}
+
+void wg_peer_clear_allowed_ips(struct wg_peer *peer)
+{
+	peer->dev->dirty = true;
+	allowedips_remove_by_peer(&peer->dev->routes_edit, peer);
+}
+
+size_t wg_device_format_stats(struct wg_device *dev, char *buf, size_t len)
+{
+	const struct wg_stats *s = &dev->stats;
+	size_t n = 0;
+
+#define STAT_LINE(name)                                                                            \
+	do {                                                                                       \
+		int w = snprintf(buf + n, len - n, "%s=%llu\n", #name,                             \
+		                 (unsigned long long)atomic_load(&s->name));                       \
+		if (w > 0 && (size_t)w < len - n)                                                  \
+			n += (size_t)w;                                                            \
+	} while (0)
+	STAT_LINE(rx_data);
+	STAT_LINE(rx_keepalive);
+	STAT_LINE(rx_short);
+	STAT_LINE(rx_unknown);
+	STAT_LINE(rx_no_keypair);
+	STAT_LINE(rx_expired);
+	STAT_LINE(rx_bad_auth);
+	STAT_LINE(rx_replay);
+	STAT_LINE(rx_bad_inner);
+	STAT_LINE(rx_not_allowed);
+	STAT_LINE(rx_handshake);
+	STAT_LINE(rx_other);
+	STAT_LINE(rx_queue_full);
+	STAT_LINE(tx_data);
+	STAT_LINE(tx_keepalive);
+	STAT_LINE(tx_no_route);
+	STAT_LINE(tx_no_endpoint);
+	STAT_LINE(tx_bad_packet);
+	STAT_LINE(tx_staged);
+	STAT_LINE(tx_staged_dropped);
+	STAT_LINE(tx_send_failed);
+	STAT_LINE(hs_bad_mac);
+	STAT_LINE(hs_cookie_sent);
+	STAT_LINE(hs_ratelimited);
+	STAT_LINE(hs_rejected);
+	STAT_LINE(hs_initiation_sent);
+	STAT_LINE(hs_initiation_received);
+	STAT_LINE(hs_response_sent);
+	STAT_LINE(hs_response_received);
+	STAT_LINE(hs_cookie_received);
+	STAT_LINE(hs_completed);
+#undef STAT_LINE
+	return n;
+}

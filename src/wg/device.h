@@ -1,0 +1,212 @@
+/* device.h - a WireGuard interface: peers, configuration, threads; the API programs use. */
+#ifndef LANRAGE_WG_DEVICE_H
+#define LANRAGE_WG_DEVICE_H
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tun/tun.h"
+#include "udp/udp.h"
+#include "util/addr.h"
+#include "util/compiler.h"
+#include "util/door.h"
+#include "util/grace.h"
+#include "util/prefix.h"
+#include "wg/allowedips.h"
+#include "wg/cookie.h"
+#include "wg/index.h"
+#include "wg/noise.h"
+#include "wg/ratelimit.h"
+
+/*
+ * Threads.  One control thread runs the caller's libevent loop and owns all
+ * mutable state: configuration, peers, handshakes, timers.  Two packet
+ * workers move data: tx (TUN -> encrypt -> UDP) and rx (UDP -> decrypt ->
+ * TUN).  Workers read the routing table and the keypair index through atomic
+ * pointers to immutable snapshots (freed after a grace period), read a peer's
+ * current keypair through an atomic pointer, and report to the control thread
+ * through the door.  No lock is held across a system call.
+ */
+
+/* Protocol times (the paper, section 6.1).  Tests shorten them. */
+struct wg_timing {
+	uint64_t rekey_after_ns;   /* 120 s */
+	uint64_t reject_after_ns;  /* 180 s */
+	uint64_t rekey_attempt_ns; /* 90 s */
+	uint64_t rekey_timeout_ns; /* 5 s */
+	uint64_t keepalive_ns;     /* 10 s */
+	uint64_t rekey_after_messages;
+};
+
+void wg_timing_default(struct wg_timing *t);
+/* Divides every time by scale (>= 1): LANRAGE_WG_TIME_SCALE in tests. */
+void wg_timing_scale(struct wg_timing *t, unsigned scale);
+
+enum wg_timer_id {
+	TIMER_RETRANSMIT_HANDSHAKE,
+	TIMER_SEND_KEEPALIVE,
+	TIMER_NEW_HANDSHAKE,
+	TIMER_ZERO_KEY_MATERIAL,
+	TIMER_PERSISTENT_KEEPALIVE,
+	TIMER_COUNT
+};
+
+/* A peer timer: any thread moves the deadline; only the control thread fires it (timers.c). */
+struct wg_timer {
+	_Atomic uint64_t deadline_ns; /* monotonic; 0: not pending */
+	struct event *ev;
+	struct wg_peer *peer;
+	enum wg_timer_id id;
+};
+
+struct wg_staged {
+	uint8_t *data; /* MAX_PACKET bytes, allocated on first use and kept */
+	size_t len;
+};
+
+/* Owned by the device (its peer list); freed after a grace period once removed. */
+struct wg_peer {
+	struct wg_device *dev;
+	struct wg_peer *next; /* device list */
+	uint8_t public_key[NOISE_PUBLIC_KEY_LEN];
+	char name[17]; /* key fingerprint, for logs */
+	_Atomic bool dead;
+
+	/* Control thread. */
+	struct noise_handshake handshake;
+	struct cookie_maker cookie;
+	struct noise_keypair *kp_previous;
+	struct noise_keypair *kp_next;
+	uint64_t last_sent_handshake_ns;
+	unsigned handshake_attempts;
+
+	uint16_t persistent_keepalive_sec;
+
+	/* Read by workers. */
+	_Atomic(struct noise_keypair *) kp_current;
+	_Atomic uint16_t keepalive_interval_sec;
+
+	pthread_spinlock_t endpoint_lock;
+	struct addr endpoint;
+
+	_Atomic uint64_t rx_bytes;
+	_Atomic uint64_t tx_bytes;
+	_Atomic int64_t last_handshake_wall_ns;
+	_Atomic bool handshake_requested;
+	_Atomic bool rekey_requested;
+	_Atomic bool need_another_keepalive;
+	_Atomic bool sent_lastminute_handshake;
+
+	struct wg_timer timers[TIMER_COUNT];
+
+	pthread_mutex_t staged_lock;
+	struct wg_staged staged[MAX_STAGED_PACKETS];
+	unsigned staged_head, staged_len;
+};
+
+/* Drop and event counters, all relaxed atomics; wg_device_stats formats them. */
+struct wg_stats {
+	_Atomic uint64_t rx_data, rx_keepalive, rx_short, rx_unknown, rx_no_keypair, rx_expired,
+	    rx_bad_auth, rx_replay, rx_bad_inner, rx_not_allowed, rx_handshake, rx_other,
+	    rx_queue_full;
+	_Atomic uint64_t tx_data, tx_keepalive, tx_no_route, tx_no_endpoint, tx_bad_packet,
+	    tx_staged, tx_staged_dropped, tx_send_failed;
+	_Atomic uint64_t hs_bad_mac, hs_cookie_sent, hs_ratelimited, hs_rejected,
+	    hs_initiation_sent, hs_initiation_received, hs_response_sent, hs_response_received,
+	    hs_cookie_received, hs_completed;
+};
+
+/* What workers tell the control thread through the door. */
+enum wg_door_event {
+	WG_EV_TIMER_KICK,   /* ptr: struct wg_timer, armed while idle */
+	WG_EV_NEED_KEYPAIR, /* ptr: peer; packets are staged */
+	WG_EV_REKEY,        /* ptr: peer; its session is getting old */
+	WG_EV_CONFIRM,      /* ptr: keypair; data arrived under a responder's new keypair */
+	WG_EV_TUN_GONE,     /* the interface was deleted */
+};
+
+/* Hands datagrams of other protocols (STUN, probes, relay) to their owner, on the control thread.
+ */
+typedef void (*wg_other_packet_fn)(void *ctx, const uint8_t *data, size_t len,
+                                   const struct addr *src);
+
+struct wg_device {
+	struct event_base *base;
+	struct tun *tun;
+	struct wg_timing timing;
+	pthread_t control_thread;
+
+	/* Control thread. */
+	struct noise_local local;
+	struct cookie_checker cookie_checker;
+	struct ratelimit ratelimit;
+	struct index_table index;
+	struct allowedips routes_edit;
+	struct wg_peer *peers;
+	size_t n_peers;
+	uint16_t listen_port; /* configured; 0: any */
+	uint32_t fwmark;
+	uint64_t last_under_load_ns;
+	struct event *door_ev;
+	struct event *collect_ev;
+	bool dirty; /* routes or index changed since the last publish */
+	wg_other_packet_fn other_packet;
+	void *other_packet_ctx;
+	void (*on_tun_gone)(void *ctx);
+	void *on_tun_gone_ctx;
+
+	/* Shared with workers. */
+	struct udp_socket udp;
+	_Atomic(struct allowedips *) routes;
+	_Atomic(struct kp_index *) kp_index;
+	_Atomic bool stopping;
+	_Atomic bool tun_gone;
+	struct door door;
+	struct grace grace;
+	int wake_fd; /* eventfd: wakes workers blocked in poll */
+	pthread_t workers[2];
+	bool workers_running;
+	struct wg_stats stats;
+};
+
+/* Creates a device on tun (taking ownership), its control thread being the caller's. */
+struct wg_device *wg_device_create(struct event_base *base, struct tun *tun,
+                                   const struct wg_timing *timing, char *err);
+/* Binds the UDP port and starts the workers; 0 or -errno. */
+int wg_device_start(struct wg_device *dev) WARN_UNUSED;
+void wg_device_destroy(struct wg_device *dev);
+
+/* Configuration, control thread only.  Changes reach workers at wg_device_commit. */
+void wg_device_set_private_key(struct wg_device *dev, const uint8_t *key);
+int wg_device_set_listen_port(struct wg_device *dev, uint16_t port) WARN_UNUSED;
+int wg_device_set_fwmark(struct wg_device *dev, uint32_t fwmark) WARN_UNUSED;
+struct wg_peer *wg_device_find_peer(struct wg_device *dev, const uint8_t *public_key);
+struct wg_peer *wg_device_add_peer(struct wg_device *dev, const uint8_t *public_key);
+void wg_device_remove_peer(struct wg_device *dev, struct wg_peer *peer);
+void wg_device_remove_all_peers(struct wg_device *dev);
+void wg_device_commit(struct wg_device *dev);
+/* Whether the device's own public key is this one (such a peer is ignored). */
+bool wg_device_is_own_key(const struct wg_device *dev, const uint8_t *public_key);
+void wg_device_set_other_packet_handler(struct wg_device *dev, wg_other_packet_fn fn, void *ctx);
+/* Called on the control thread when the interface disappears (ip link del). */
+void wg_device_set_tun_gone_handler(struct wg_device *dev, void (*fn)(void *ctx), void *ctx);
+/* Sends a datagram of another protocol from the device's socket; 0 or -errno. */
+int wg_device_send_raw(struct wg_device *dev, const void *data, size_t len,
+                       const struct addr *to) WARN_UNUSED;
+
+void wg_peer_set_preshared_key(struct wg_peer *peer, const uint8_t *psk);
+void wg_peer_set_endpoint(struct wg_peer *peer, const struct addr *endpoint);
+void wg_peer_get_endpoint(struct wg_peer *peer, struct addr *out);
+/* 0 disables; turning it on sends a keepalive at once. */
+void wg_peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t seconds);
+bool wg_peer_add_allowed_ip(struct wg_peer *peer, const struct prefix *p) WARN_UNUSED;
+bool wg_peer_remove_allowed_ip(struct wg_peer *peer, const struct prefix *p);
+void wg_peer_clear_allowed_ips(struct wg_peer *peer);
+
+/* Counters as "name value" lines into buf; returns the length. */
+size_t wg_device_format_stats(struct wg_device *dev, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,341 @@
+/* receive.c - everything the device receives: data in the rx worker, handshakes on control. */
+#include "wg/receive.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/aead.h"
+#include "crypto/key.h"
+#include "util/log.h"
+#include "util/now.h"
+#include "wg/peer.h"
+#include "wg/send.h"
+#include "wg/timers.h"
+
+enum {
+	RX_BATCH = 64,
+	RX_BUF = MSG_DATA_HEADER_LEN + MAX_PACKET + MSG_PADDING_MULTIPLE + NOISE_AUTHTAG_LEN,
+};
+
+#define STAT(dev, name) atomic_fetch_add_explicit(&(dev)->stats.name, 1, memory_order_relaxed)
+
+/* STUN (RFC 8489 section 5): first two bits zero and the magic cookie at offset 4. */
+static bool is_stun(const uint8_t *p, size_t len)
+{
+	return len >= 20 && (p[0] & 0xc0) == 0 && p[4] == 0x21 && p[5] == 0x12 && p[6] == 0xa4 &&
+	       p[7] == 0x42;
+}
+
+static bool is_wireguard(const uint8_t *p, size_t len)
+{
+	return len >= 4 && p[0] >= MSG_INITIATION && p[0] <= MSG_DATA && !p[1] && !p[2] && !p[3];
+}
+
+/*
+ * The length and source address of the IP packet inside plain (the rest is
+ * padding), or 0 if it is not a well-formed IPv4 or IPv6 packet.
+ */
+static size_t inner_packet(const uint8_t *plain, size_t len, int *family, const uint8_t **src)
+{
+	if (len >= 20 && plain[0] >> 4 == 4) {
+		size_t total = (size_t)plain[2] << 8 | plain[3];
+
+		if ((plain[0] & 15) < 5 || total < 20 || total > len)
+			return 0;
+		*family = AF_INET;
+		*src = plain + 12;
+		return total;
+	}
+	if (len >= 40 && plain[0] >> 4 == 6) {
+		size_t total = 40 + ((size_t)plain[4] << 8 | plain[5]);
+
+		if (total > len)
+			return 0;
+		*family = AF_INET6;
+		*src = plain + 8;
+		return total;
+	}
+	return 0;
+}
+
+static void receive_data(struct wg_device *dev, const struct kp_index *kpi,
+                         const struct allowedips *routes, uint8_t *data, size_t len,
+                         const struct addr *src, uint64_t now_ns)
+{
+	const struct wg_timing *t = &dev->timing;
+	struct msg_data *msg = (struct msg_data *)data;
+	struct noise_keypair *kp;
+	struct wg_peer *peer;
+	uint64_t counter;
+	const uint8_t *inner_src;
+	size_t plain_len, inner_len;
+	int family;
+
+	if (len < MSG_DATA_MIN_LEN) {
+		STAT(dev, rx_short);
+		return;
+	}
+	kp = kp_index_lookup(kpi, le32_load(msg->receiver_index));
+	if (!kp) {
+		STAT(dev, rx_no_keypair);
+		return;
+	}
+	if (now_ns - kp->birth_ns >= t->reject_after_ns) {
+		STAT(dev, rx_expired);
+		return;
+	}
+	counter = le64_load(msg->counter);
+	plain_len = len - MSG_DATA_MIN_LEN;
+	if (!aead_open(msg->encrypted, msg->encrypted, len - MSG_DATA_HEADER_LEN, counter, NULL, 0,
+	               kp->recv_key)) {
+		STAT(dev, rx_bad_auth);
+		return;
+	}
+	/* Only now, authenticated, may the packet move the replay window or the endpoint. */
+	if (!replay_check(&kp->replay, counter)) {
+		STAT(dev, rx_replay);
+		return;
+	}
+	peer = kp->peer;
+	atomic_fetch_add_explicit(&peer->rx_bytes, len, memory_order_relaxed);
+	peer_update_endpoint(peer, src);
+	if (atomic_load_explicit(&kp->unconfirmed, memory_order_relaxed) &&
+	    atomic_exchange(&kp->unconfirmed, false))
+		door_push_event(&dev->door, WG_EV_CONFIRM, kp);
+	/* An initiator's session nearing its end: rekey now rather than stall (the paper, 6.2). */
+	if (kp->i_am_initiator && kp == atomic_load(&peer->kp_current) &&
+	    now_ns - kp->birth_ns >= t->reject_after_ns - t->keepalive_ns - t->rekey_timeout_ns &&
+	    !atomic_exchange(&peer->sent_lastminute_handshake, true))
+		peer_request_rekey(peer);
+	timers_any_authenticated_packet_received(peer);
+	timers_any_authenticated_packet_traversal(peer);
+	if (plain_len == 0) {
+		STAT(dev, rx_keepalive);
+		return;
+	}
+	timers_data_received(peer);
+	inner_len = inner_packet(msg->encrypted, plain_len, &family, &inner_src);
+	if (!inner_len) {
+		STAT(dev, rx_bad_inner);
+		return;
+	}
+	/* The source must be one this peer may use: the cryptokey routing rule. */
+	if (allowedips_lookup(routes, family, inner_src) != peer) {
+		STAT(dev, rx_not_allowed);
+		return;
+	}
+	if (tun_write(dev->tun, msg->encrypted, inner_len) < 0) {
+		STAT(dev, rx_bad_inner);
+		return;
+	}
+	STAT(dev, rx_data);
+}
+
+static void receive_one(struct wg_device *dev, const struct kp_index *kpi,
+                        const struct allowedips *routes, struct udp_pkt *p, uint64_t now_ns)
+{
+	if (p->len < 4) {
+		STAT(dev, rx_short);
+		return;
+	}
+	if (is_wireguard(p->data, p->len)) {
+		static const size_t exact[] = { [MSG_INITIATION] = MSG_INITIATION_LEN,
+			                        [MSG_RESPONSE] = MSG_RESPONSE_LEN,
+			                        [MSG_COOKIE_REPLY] = MSG_COOKIE_REPLY_LEN };
+
+		if (p->data[0] == MSG_DATA) {
+			receive_data(dev, kpi, routes, p->data, p->len, &p->addr, now_ns);
+			return;
+		}
+		if (p->len != exact[p->data[0]]) {
+			STAT(dev, rx_short);
+			return;
+		}
+		if (door_push_packet(&dev->door, p->data, p->len, &p->addr))
+			STAT(dev, rx_handshake);
+		else
+			STAT(dev, rx_queue_full);
+		return;
+	}
+	if ((is_stun(p->data, p->len) || (p->data[0] >= 0xd0 && p->data[0] <= 0xdf)) &&
+	    dev->other_packet && p->len <= DOOR_PACKET_MAX) {
+		if (door_push_packet(&dev->door, p->data, p->len, &p->addr))
+			STAT(dev, rx_other);
+		else
+			STAT(dev, rx_queue_full);
+		return;
+	}
+	STAT(dev, rx_unknown);
+}
+
+void *receive_worker(void *arg)
+{
+	struct wg_device *dev = arg;
+	struct udp_pkt pkts[RX_BATCH];
+	struct pollfd pfd[2] = { { .fd = dev->udp.fd, .events = POLLIN },
+		                 { .fd = dev->wake_fd, .events = POLLIN } };
+	uint8_t *bufs = malloc((size_t)RX_BATCH * RX_BUF);
+
+	if (!bufs) {
+		log_error("%s: out of memory for the receive worker", dev->tun->name);
+		return NULL;
+	}
+	for (int i = 0; i < RX_BATCH; i++)
+		pkts[i] = (struct udp_pkt){ .data = bufs + (size_t)i * RX_BUF, .cap = RX_BUF };
+	while (!atomic_load(&dev->stopping)) {
+		const struct kp_index *kpi;
+		const struct allowedips *routes;
+		uint64_t now_ns;
+		int n;
+
+		grace_online(&dev->grace, WORKER_RX);
+		n = udp_recv_batch(&dev->udp, pkts, RX_BATCH);
+		if (n <= 0) {
+			if (n < 0)
+				log_ratelimited(LL_ERROR, "%s: receiving failed: %s",
+				                dev->tun->name, strerror(-n));
+			grace_offline(&dev->grace, WORKER_RX);
+			poll(pfd, 2, -1);
+			continue;
+		}
+		now_ns = now_mono_ns();
+		kpi = atomic_load(&dev->kp_index);
+		routes = atomic_load(&dev->routes);
+		for (int i = 0; i < n; i++)
+			receive_one(dev, kpi, routes, &pkts[i], now_ns);
+	}
+	grace_offline(&dev->grace, WORKER_RX);
+	free(bufs);
+	return NULL;
+}
+
+static bool under_load(struct wg_device *dev, uint64_t now_ns)
+{
+	if (door_packets_waiting(&dev->door) >= MAX_QUEUED_HANDSHAKES / 8) {
+		dev->last_under_load_ns = now_ns;
+		return true;
+	}
+	return dev->last_under_load_ns && now_ns - dev->last_under_load_ns < NS_PER_SEC;
+}
+
+static void receive_initiation(struct wg_device *dev, const struct msg_initiation *msg,
+                               const struct addr *src, uint64_t now_ns)
+{
+	struct noise_initiation_state st;
+	struct wg_peer *peer;
+
+	if (!noise_consume_initiation_begin(&dev->local, msg, &st)) {
+		STAT(dev, hs_rejected);
+		return;
+	}
+	peer = wg_device_find_peer(dev, st.remote_static);
+	if (!peer) {
+		char fp[17];
+
+		key_fingerprint(fp, st.remote_static);
+		log_ratelimited(LL_INFO, "%s: handshake from an unknown peer (key id %s), ignored",
+		                dev->tun->name, fp);
+		STAT(dev, hs_rejected);
+		return;
+	}
+	if (!noise_consume_initiation_finish(&peer->handshake, &st, msg, now_ns)) {
+		log_ratelimited(LL_DEBUG, "peer %s: replayed or too frequent initiation, ignored",
+		                peer->name);
+		STAT(dev, hs_rejected);
+		return;
+	}
+	STAT(dev, hs_initiation_received);
+	log_debug("peer %s: received handshake initiation", peer->name);
+	peer_update_endpoint(peer, src);
+	timers_any_authenticated_packet_received(peer);
+	timers_any_authenticated_packet_traversal(peer);
+	send_handshake_response(peer);
+}
+
+static void receive_response(struct wg_device *dev, const struct msg_response *msg,
+                             const struct addr *src, uint64_t now_ns)
+{
+	struct index_entry *e = index_find(&dev->index, le32_load(msg->receiver_index));
+	struct noise_keypair *kp;
+	struct wg_peer *peer;
+
+	if (!e || e->kp) {
+		STAT(dev, hs_rejected);
+		return;
+	}
+	peer = e->peer;
+	if (!noise_consume_response(&peer->handshake, &dev->local, msg)) {
+		STAT(dev, hs_rejected);
+		return;
+	}
+	kp = malloc(sizeof(*kp));
+	if (!kp || !noise_begin_session(&peer->handshake, kp, now_ns)) {
+		free(kp);
+		return;
+	}
+	e->kp = kp;
+	dev->dirty = true;
+	STAT(dev, hs_response_received);
+	STAT(dev, hs_completed);
+	log_debug("peer %s: handshake complete (initiator)", peer->name);
+	peer_update_endpoint(peer, src);
+	peer_add_keypair(peer, kp);
+	wg_device_commit(dev);
+	timers_session_derived(peer);
+	timers_handshake_complete(peer);
+	timers_any_authenticated_packet_received(peer);
+	timers_any_authenticated_packet_traversal(peer);
+	/* Staged packets confirm the session to the responder; without any, a keepalive does. */
+	send_keepalive(peer);
+}
+
+static void receive_cookie_reply(struct wg_device *dev, const struct msg_cookie_reply *msg,
+                                 uint64_t now_ns)
+{
+	struct index_entry *e = index_find(&dev->index, le32_load(msg->receiver_index));
+	struct wg_peer *peer = e ? e->peer : NULL;
+
+	if (!peer || !cookie_consume_reply(&peer->cookie, msg, now_ns)) {
+		STAT(dev, hs_rejected);
+		return;
+	}
+	STAT(dev, hs_cookie_received);
+	log_debug("peer %s: received a cookie; the next handshake proves our address", peer->name);
+}
+
+void receive_handshake(struct wg_device *dev, const uint8_t *data, size_t len,
+                       const struct addr *src)
+{
+	uint64_t now_ns = now_mono_ns();
+	bool load = under_load(dev, now_ns);
+	enum cookie_mac_state mac;
+
+	if (data[0] == MSG_COOKIE_REPLY) {
+		receive_cookie_reply(dev, (const struct msg_cookie_reply *)data, now_ns);
+		return;
+	}
+	mac = cookie_validate(&dev->cookie_checker, data, len, src, load, now_ns);
+	if (mac == COOKIE_MAC_INVALID) {
+		STAT(dev, hs_bad_mac);
+		return;
+	}
+	if (load) {
+		/* Under load a handshake must prove its source address first (mac2), ... */
+		if (mac != COOKIE_MAC_VALID_WITH_COOKIE) {
+			send_cookie_reply(dev, data, len, src);
+			return;
+		}
+		/* ... and each source gets its fair share. */
+		if (!ratelimit_allow(&dev->ratelimit, src, now_ns)) {
+			STAT(dev, hs_ratelimited);
+			return;
+		}
+	}
+	if (data[0] == MSG_INITIATION)
+		receive_initiation(dev, (const struct msg_initiation *)data, src, now_ns);
+	else
+		receive_response(dev, (const struct msg_response *)data, src, now_ns);
+}

@@ -1,0 +1,343 @@
+/* send.c - everything the device sends: data from the tx worker, and control messages. */
+#include "wg/send.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/aead.h"
+#include "util/log.h"
+#include "util/now.h"
+#include "wg/peer.h"
+#include "wg/timers.h"
+
+enum {
+	TX_BATCH = 64,
+	/* header room, the packet, padding to 16, the tag */
+	TX_BUF = MSG_DATA_HEADER_LEN + MAX_PACKET + MSG_PADDING_MULTIPLE + NOISE_AUTHTAG_LEN,
+};
+
+#define STAT(dev, name) atomic_fetch_add_explicit(&(dev)->stats.name, 1, memory_order_relaxed)
+
+/*
+ * Encrypts the packet at buf + MSG_DATA_HEADER_LEN (len bytes, room after it)
+ * in place under kp with counter, padding it to a multiple of 16 within the
+ * MTU, and writes the header; returns the message length.
+ */
+static size_t seal_data(struct noise_keypair *kp, uint64_t counter, uint8_t *buf, size_t len,
+                        int mtu)
+{
+	struct msg_data *msg = (struct msg_data *)buf;
+	size_t padded = (len + MSG_PADDING_MULTIPLE - 1) & ~(size_t)(MSG_PADDING_MULTIPLE - 1);
+
+	if (padded > (size_t)mtu)
+		padded = len > (size_t)mtu ? len : (size_t)mtu;
+	memset(msg->encrypted + len, 0, padded - len);
+	msg->header.type = MSG_DATA;
+	memset(msg->header.reserved, 0, sizeof(msg->header.reserved));
+	le32_store(msg->receiver_index, kp->remote_index);
+	le64_store(msg->counter, counter);
+	aead_seal(msg->encrypted, msg->encrypted, padded, counter, NULL, 0, kp->send_key);
+	return MSG_DATA_HEADER_LEN + padded + NOISE_AUTHTAG_LEN;
+}
+
+/*
+ * Takes a counter from the peer's current keypair; false (and the caller
+ * stages the packet) when there is no usable keypair.  Asks for a rekey when
+ * the keypair gets old, as the initiator must (the paper, 6.2).
+ */
+static bool take_counter(struct wg_peer *peer, uint64_t now_ns, struct noise_keypair **kp_out,
+                         uint64_t *counter)
+{
+	const struct wg_timing *t = &peer->dev->timing;
+	struct noise_keypair *kp = atomic_load(&peer->kp_current);
+
+	if (!keypair_can_send(kp, now_ns, t))
+		return false;
+	*counter = atomic_fetch_add_explicit(&kp->send_counter, 1, memory_order_relaxed);
+	if (*counter >= REJECT_AFTER_MESSAGES)
+		return false;
+	if (*counter >= t->rekey_after_messages ||
+	    (kp->i_am_initiator && now_ns - kp->birth_ns >= t->rekey_after_ns))
+		peer_request_rekey(peer);
+	*kp_out = kp;
+	return true;
+}
+
+/* The destination address of an IP packet, or 0 if it is not a valid one. */
+static int packet_destination(const uint8_t *p, size_t len, const uint8_t **dst)
+{
+	if (len >= 20 && p[0] >> 4 == 4) {
+		*dst = p + 16;
+		return AF_INET;
+	}
+	if (len >= 40 && p[0] >> 4 == 6) {
+		*dst = p + 24;
+		return AF_INET6;
+	}
+	return 0;
+}
+
+struct tx_state {
+	struct wg_device *dev;
+	uint8_t *bufs;
+	struct udp_pkt out[TX_BATCH];
+	int n_out;
+};
+
+/* Routes and encrypts the packet in slot i; queues it for sending or stages it. */
+static void tx_one(struct tx_state *st, const struct allowedips *routes, int i, size_t len,
+                   uint64_t now_ns)
+{
+	struct wg_device *dev = st->dev;
+	uint8_t *buf = st->bufs + (size_t)i * TX_BUF, *packet = buf + MSG_DATA_HEADER_LEN;
+	const uint8_t *dst;
+	struct noise_keypair *kp;
+	struct wg_peer *peer;
+	uint64_t counter;
+	struct udp_pkt *out;
+	int family = packet_destination(packet, len, &dst);
+
+	if (!family) {
+		STAT(dev, tx_bad_packet);
+		return;
+	}
+	peer = allowedips_lookup(routes, family, dst);
+	if (!peer) {
+		STAT(dev, tx_no_route);
+		return;
+	}
+	if (!take_counter(peer, now_ns, &kp, &counter)) {
+		peer_stage_packet(peer, packet, len);
+		return;
+	}
+	out = &st->out[st->n_out];
+	pthread_spin_lock(&peer->endpoint_lock);
+	out->addr = peer->endpoint;
+	pthread_spin_unlock(&peer->endpoint_lock);
+	if (!addr_is_set(&out->addr)) {
+		STAT(dev, tx_no_endpoint);
+		return;
+	}
+	out->data = buf;
+	out->len = seal_data(kp, counter, buf, len, dev->tun->mtu);
+	st->n_out++;
+	atomic_fetch_add_explicit(&peer->tx_bytes, out->len, memory_order_relaxed);
+	timers_any_authenticated_packet_traversal(peer);
+	timers_any_authenticated_packet_sent(peer);
+	timers_data_sent(peer);
+}
+
+static void flush(struct tx_state *st)
+{
+	int sent;
+
+	if (!st->n_out)
+		return;
+	sent = udp_send_batch(&st->dev->udp, st->out, st->n_out);
+	atomic_fetch_add_explicit(&st->dev->stats.tx_data, (uint64_t)(sent > 0 ? sent : 0),
+	                          memory_order_relaxed);
+	if (sent < st->n_out)
+		atomic_fetch_add_explicit(&st->dev->stats.tx_send_failed,
+		                          (uint64_t)(st->n_out - (sent > 0 ? sent : 0)),
+		                          memory_order_relaxed);
+	st->n_out = 0;
+}
+
+void *send_worker(void *arg)
+{
+	struct tx_state st = { .dev = arg };
+	struct wg_device *dev = st.dev;
+	struct pollfd pfd[2] = { { .fd = dev->tun->fd, .events = POLLIN },
+		                 { .fd = dev->wake_fd, .events = POLLIN } };
+
+	st.bufs = malloc((size_t)TX_BATCH * TX_BUF);
+	if (!st.bufs) {
+		log_error("%s: out of memory for the send worker", dev->tun->name);
+		return NULL;
+	}
+	while (!atomic_load(&dev->stopping)) {
+		const struct allowedips *routes;
+		uint64_t now_ns = now_mono_ns();
+		int n = 0;
+
+		grace_online(&dev->grace, WORKER_TX);
+		routes = atomic_load(&dev->routes);
+		for (; n < TX_BATCH; n++) {
+			ssize_t r =
+			    tun_read(dev->tun, st.bufs + (size_t)n * TX_BUF + MSG_DATA_HEADER_LEN,
+			             MAX_PACKET);
+
+			if (r == -EAGAIN || r == -EINTR)
+				break;
+			if (r < 0) {
+				log_error("%s: reading the interface failed: %s; it is gone",
+				          dev->tun->name, strerror((int)-r));
+				atomic_store(&dev->tun_gone, true);
+				door_push_event(&dev->door, WG_EV_TUN_GONE, NULL);
+				goto out;
+			}
+			tx_one(&st, routes, n, (size_t)r, now_ns);
+		}
+		flush(&st);
+		if (n == 0) {
+			grace_offline(&dev->grace, WORKER_TX);
+			poll(pfd, 2, -1);
+		}
+	}
+out:
+	grace_offline(&dev->grace, WORKER_TX);
+	free(st.bufs);
+	return NULL;
+}
+
+bool send_to_peer(struct wg_peer *peer, const void *data, size_t len)
+{
+	struct addr to;
+	int ret;
+
+	wg_peer_get_endpoint(peer, &to);
+	if (!addr_is_set(&to))
+		return false;
+	ret = udp_send(&peer->dev->udp, data, len, &to);
+	if (ret < 0) {
+		char buf[ADDR_STRLEN];
+
+		log_ratelimited(LL_INFO, "peer %s: sending to %s failed: %s", peer->name,
+		                addr_format(&to, buf), strerror(-ret));
+		STAT(peer->dev, tx_send_failed);
+		return false;
+	}
+	atomic_fetch_add_explicit(&peer->tx_bytes, len, memory_order_relaxed);
+	return true;
+}
+
+void send_data_one(struct wg_peer *peer, const uint8_t *packet, size_t len)
+{
+	uint8_t buf[TX_BUF];
+	struct noise_keypair *kp;
+	uint64_t counter;
+	size_t wire;
+
+	if (len > MAX_PACKET || !take_counter(peer, now_mono_ns(), &kp, &counter))
+		return;
+	memcpy(buf + MSG_DATA_HEADER_LEN, packet, len);
+	wire = seal_data(kp, counter, buf, len, peer->dev->tun->mtu);
+	if (!send_to_peer(peer, buf, wire)) {
+		STAT(peer->dev, tx_no_endpoint);
+		return;
+	}
+	if (len)
+		STAT(peer->dev, tx_data);
+	else
+		STAT(peer->dev, tx_keepalive);
+	timers_any_authenticated_packet_traversal(peer);
+	timers_any_authenticated_packet_sent(peer);
+	if (len)
+		timers_data_sent(peer);
+}
+
+void send_keepalive(struct wg_peer *peer)
+{
+	struct noise_keypair *kp = atomic_load(&peer->kp_current);
+
+	/* With packets waiting, send those instead; without keys, a handshake first. */
+	pthread_mutex_lock(&peer->staged_lock);
+	if (peer->staged_len) {
+		pthread_mutex_unlock(&peer->staged_lock);
+		peer_send_staged(peer);
+		return;
+	}
+	pthread_mutex_unlock(&peer->staged_lock);
+	if (!keypair_can_send(kp, now_mono_ns(), &peer->dev->timing)) {
+		send_handshake_initiation(peer, false);
+		return;
+	}
+	send_data_one(peer, NULL, 0);
+}
+
+void send_handshake_initiation(struct wg_peer *peer, bool is_retry)
+{
+	struct wg_device *dev = peer->dev;
+	struct msg_initiation msg;
+	uint8_t timestamp[NOISE_TIMESTAMP_LEN];
+	uint64_t now_ns = now_mono_ns();
+	uint32_t index;
+
+	if (!is_retry)
+		peer->handshake_attempts = 0;
+	/* At most one initiation per REKEY_TIMEOUT, retries aside. */
+	if (!is_retry && peer->last_sent_handshake_ns &&
+	    now_ns - peer->last_sent_handshake_ns < dev->timing.rekey_timeout_ns)
+		return;
+	if (!dev->local.has_identity)
+		return;
+	peer_drop_handshake_index(peer);
+	if (!index_insert(&dev->index, peer, &index)) {
+		log_error("peer %s: out of memory for a handshake", peer->name);
+		return;
+	}
+	noise_tai64n(timestamp, now_wall_ns());
+	if (!noise_create_initiation(&peer->handshake, &dev->local, index, timestamp, &msg)) {
+		index_remove(&dev->index, index);
+		log_ratelimited(LL_INFO, "peer %s: cannot start a handshake (bad public key?)",
+		                peer->name);
+		return;
+	}
+	peer->last_sent_handshake_ns = now_ns;
+	cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now_ns);
+	timers_any_authenticated_packet_traversal(peer);
+	timers_any_authenticated_packet_sent(peer);
+	if (send_to_peer(peer, &msg, sizeof(msg))) {
+		STAT(dev, hs_initiation_sent);
+		log_debug("peer %s: sent handshake initiation", peer->name);
+	}
+	/* Retry even without an endpoint: one may be learned meanwhile. */
+	timers_handshake_initiated(peer);
+}
+
+void send_handshake_response(struct wg_peer *peer)
+{
+	struct wg_device *dev = peer->dev;
+	struct msg_response msg;
+	struct noise_keypair *kp;
+	uint64_t now_ns = now_mono_ns();
+	uint32_t index;
+
+	peer_drop_handshake_index(peer);
+	if (!index_insert(&dev->index, peer, &index))
+		return;
+	if (!noise_create_response(&peer->handshake, index, &msg)) {
+		index_remove(&dev->index, index);
+		return;
+	}
+	cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now_ns);
+	kp = malloc(sizeof(*kp));
+	if (!kp || !noise_begin_session(&peer->handshake, kp, now_ns)) {
+		free(kp);
+		index_remove(&dev->index, index);
+		return;
+	}
+	index_find(&dev->index, index)->kp = kp;
+	dev->dirty = true;
+	peer_add_keypair(peer, kp);
+	wg_device_commit(dev);
+	timers_session_derived(peer);
+	timers_any_authenticated_packet_traversal(peer);
+	timers_any_authenticated_packet_sent(peer);
+	if (send_to_peer(peer, &msg, sizeof(msg))) {
+		STAT(dev, hs_response_sent);
+		log_debug("peer %s: sent handshake response", peer->name);
+	}
+}
+
+void send_cookie_reply(struct wg_device *dev, const uint8_t *msg, size_t len,
+                       const struct addr *src)
+{
+	struct msg_cookie_reply reply;
+
+	cookie_create_reply(&dev->cookie_checker, &reply, msg, len, src, now_mono_ns());
+	if (udp_send(&dev->udp, &reply, sizeof(reply), src) == 0)
+		STAT(dev, hs_cookie_sent);
+}

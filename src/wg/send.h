@@ -1,0 +1,25 @@
+/* send.h - everything the device sends: data from the tx worker, and control messages. */
+#ifndef LANRAGE_WG_SEND_H
+#define LANRAGE_WG_SEND_H
+
+#include "wg/device.h"
+
+/* Worker ids for grace periods. */
+enum { WORKER_TX = 0, WORKER_RX = 1, WORKER_COUNT = 2 };
+
+/* The tx worker: TUN -> route -> encrypt -> UDP, in batches. */
+void *send_worker(void *dev);
+
+/* Control thread. */
+void send_handshake_initiation(struct wg_peer *peer, bool is_retry);
+void send_handshake_response(struct wg_peer *peer);
+void send_cookie_reply(struct wg_device *dev, const uint8_t *msg, size_t len,
+                       const struct addr *src);
+void send_keepalive(struct wg_peer *peer);
+/* Encrypts and sends one packet under the peer's current keypair (staged packets). */
+void send_data_one(struct wg_peer *peer, const uint8_t *packet, size_t len);
+
+/* Sends a handshake message to the peer's endpoint; false when it has none. */
+bool send_to_peer(struct wg_peer *peer, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,269 @@
+/* timers.c - the per-peer protocol timers, driven by events from the packet path.
+ *
+ * The timers of the WireGuard paper (section 6), per peer:
+ *   retransmit_handshake  REKEY_TIMEOUT + jitter after sending an initiation: send
+ *                         it again, up to MAX_TIMER_HANDSHAKES times, then give up
+ *                         and drop staged packets.
+ *   send_keepalive        KEEPALIVE_TIMEOUT after receiving data with nothing sent
+ *                         back: send an empty (keepalive) packet.
+ *   new_handshake         KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + jitter after sending
+ *                         data with nothing heard back: start a new handshake.
+ *   zero_key_material     REJECT_AFTER_TIME x 3 after the last session began (or
+ *                         after giving up): erase every key of the peer.
+ *   persistent_keepalive  the configured interval after any authenticated packet
+ *                         in either direction: send a keepalive (NAT bindings).
+ * Rekeying after REKEY_AFTER_TIME/MESSAGES is decided per packet (send.c,
+ * receive.c), not here.
+ *
+ * A timer is an atomic deadline plus a libevent timer owned by the control
+ * thread.  Any thread may move the deadline; the libevent timer fires at the
+ * deadline it knew, and re-arms if the deadline has since moved later.  So
+ * the packet path extends or cancels a timer with one atomic store, and only
+ * starting an idle timer from a worker costs a door event.
+ */
+#include "wg/timers.h"
+
+#include "crypto/rand.h"
+#include "util/log.h"
+#include "util/now.h"
+#include "wg/peer.h"
+#include "wg/send.h"
+
+static bool on_control_thread(const struct wg_peer *peer)
+{
+	return pthread_equal(pthread_self(), peer->dev->control_thread);
+}
+
+static void schedule(struct wg_timer *t)
+{
+	uint64_t d = atomic_load(&t->deadline_ns), now = now_mono_ns();
+	uint64_t wait = d > now ? d - now : 0;
+	struct timeval tv = { .tv_sec = (time_t)(wait / NS_PER_SEC),
+		              .tv_usec = (suseconds_t)(wait % NS_PER_SEC / 1000) };
+
+	if (d)
+		evtimer_add(t->ev, &tv);
+}
+
+/* Starts or moves a timer to fire at now + delay. */
+static void mod_timer(struct wg_peer *peer, enum wg_timer_id id, uint64_t delay_ns)
+{
+	struct wg_timer *t = &peer->timers[id];
+	uint64_t old = atomic_exchange(&t->deadline_ns, now_mono_ns() + delay_ns);
+
+	if (on_control_thread(peer))
+		schedule(t);
+	else if (!old)
+		door_push_event(&peer->dev->door, WG_EV_TIMER_KICK, t);
+}
+
+/* Starts a timer only if it is idle; returns whether it was idle. */
+static bool add_timer_if_idle(struct wg_peer *peer, enum wg_timer_id id, uint64_t delay_ns)
+{
+	struct wg_timer *t = &peer->timers[id];
+	uint64_t idle = 0;
+
+	if (atomic_load_explicit(&t->deadline_ns, memory_order_relaxed))
+		return false;
+	if (!atomic_compare_exchange_strong(&t->deadline_ns, &idle, now_mono_ns() + delay_ns))
+		return false;
+	if (on_control_thread(peer))
+		schedule(t);
+	else
+		door_push_event(&peer->dev->door, WG_EV_TIMER_KICK, t);
+	return true;
+}
+
+static void del_timer(struct wg_peer *peer, enum wg_timer_id id)
+{
+	struct wg_timer *t = &peer->timers[id];
+
+	if (atomic_load_explicit(&t->deadline_ns, memory_order_relaxed))
+		atomic_store(&t->deadline_ns, 0);
+}
+
+static bool pending(const struct wg_peer *peer, enum wg_timer_id id)
+{
+	return atomic_load_explicit(&peer->timers[id].deadline_ns, memory_order_relaxed) != 0;
+}
+
+static uint64_t jitter_ns(const struct wg_peer *peer)
+{
+	/* Up to a fifteenth of REKEY_TIMEOUT (333 ms of 5 s), as the kernel does. */
+	return rand_uniform((uint32_t)(peer->dev->timing.rekey_timeout_ns / 15 / 1000 + 1)) *
+	       1000ull;
+}
+
+static unsigned max_attempts(const struct wg_device *dev)
+{
+	return (unsigned)(dev->timing.rekey_attempt_ns / dev->timing.rekey_timeout_ns);
+}
+
+static void expired_retransmit_handshake(struct wg_peer *peer)
+{
+	struct wg_device *dev = peer->dev;
+
+	if (peer->handshake_attempts > max_attempts(dev)) {
+		log_info("peer %s: handshake did not complete after %u attempts, giving up",
+		         peer->name, peer->handshake_attempts + 1);
+		del_timer(peer, TIMER_SEND_KEEPALIVE);
+		peer_flush_staged(peer);
+		if (!pending(peer, TIMER_ZERO_KEY_MATERIAL))
+			mod_timer(peer, TIMER_ZERO_KEY_MATERIAL, dev->timing.reject_after_ns * 3);
+		return;
+	}
+	peer->handshake_attempts++;
+	log_debug("peer %s: handshake did not complete after %llu ms, retrying (attempt %u)",
+	          peer->name, (unsigned long long)(dev->timing.rekey_timeout_ns / NS_PER_MS),
+	          peer->handshake_attempts + 1);
+	send_handshake_initiation(peer, true);
+}
+
+static void expired_send_keepalive(struct wg_peer *peer)
+{
+	send_keepalive(peer);
+	if (atomic_exchange(&peer->need_another_keepalive, false))
+		mod_timer(peer, TIMER_SEND_KEEPALIVE, peer->dev->timing.keepalive_ns);
+}
+
+static void expired_new_handshake(struct wg_peer *peer)
+{
+	log_debug("peer %s: nothing heard back for %llu ms, starting a new handshake", peer->name,
+	          (unsigned long long)((peer->dev->timing.keepalive_ns +
+	                                peer->dev->timing.rekey_timeout_ns) /
+	                               NS_PER_MS));
+	send_handshake_initiation(peer, false);
+}
+
+static void expired_zero_key_material(struct wg_peer *peer)
+{
+	log_debug("peer %s: erasing all keys after %llu s without a new session", peer->name,
+	          (unsigned long long)(peer->dev->timing.reject_after_ns * 3 / NS_PER_SEC));
+	peer_zero_keys(peer);
+}
+
+static void expired_persistent_keepalive(struct wg_peer *peer)
+{
+	if (atomic_load(&peer->keepalive_interval_sec))
+		send_keepalive(peer);
+}
+
+static void (*const handlers[TIMER_COUNT])(struct wg_peer *) = {
+	[TIMER_RETRANSMIT_HANDSHAKE] = expired_retransmit_handshake,
+	[TIMER_SEND_KEEPALIVE] = expired_send_keepalive,
+	[TIMER_NEW_HANDSHAKE] = expired_new_handshake,
+	[TIMER_ZERO_KEY_MATERIAL] = expired_zero_key_material,
+	[TIMER_PERSISTENT_KEEPALIVE] = expired_persistent_keepalive,
+};
+
+static void fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct wg_timer *t = arg;
+	uint64_t d = atomic_load(&t->deadline_ns);
+
+	if (!d || atomic_load(&t->peer->dead))
+		return;
+	if (d > now_mono_ns()) {
+		schedule(t); /* moved later meanwhile */
+		return;
+	}
+	if (!atomic_compare_exchange_strong(&t->deadline_ns, &d, 0)) {
+		schedule(t);
+		return;
+	}
+	handlers[t->id](t->peer);
+	wg_device_commit(t->peer->dev);
+}
+
+bool timers_init(struct wg_peer *peer)
+{
+	for (int i = 0; i < TIMER_COUNT; i++) {
+		struct wg_timer *t = &peer->timers[i];
+
+		atomic_init(&t->deadline_ns, 0);
+		t->peer = peer;
+		t->id = (enum wg_timer_id)i;
+		t->ev = evtimer_new(peer->dev->base, fire, t);
+		if (!t->ev) {
+			timers_stop(peer);
+			return false;
+		}
+	}
+	return true;
+}
+
+void timers_stop(struct wg_peer *peer)
+{
+	for (int i = 0; i < TIMER_COUNT; i++) {
+		atomic_store(&peer->timers[i].deadline_ns, 0);
+		if (peer->timers[i].ev) {
+			event_free(peer->timers[i].ev);
+			peer->timers[i].ev = NULL;
+		}
+	}
+}
+
+void timers_kick(struct wg_timer *t)
+{
+	if (!atomic_load(&t->peer->dead) && t->ev)
+		schedule(t);
+}
+
+void timers_data_sent(struct wg_peer *peer)
+{
+	const struct wg_timing *tm = &peer->dev->timing;
+
+	if (!pending(peer, TIMER_NEW_HANDSHAKE))
+		add_timer_if_idle(peer, TIMER_NEW_HANDSHAKE,
+		                  tm->keepalive_ns + tm->rekey_timeout_ns + jitter_ns(peer));
+}
+
+void timers_data_received(struct wg_peer *peer)
+{
+	if (!add_timer_if_idle(peer, TIMER_SEND_KEEPALIVE, peer->dev->timing.keepalive_ns))
+		atomic_store_explicit(&peer->need_another_keepalive, true, memory_order_relaxed);
+}
+
+void timers_any_authenticated_packet_sent(struct wg_peer *peer)
+{
+	del_timer(peer, TIMER_SEND_KEEPALIVE);
+}
+
+void timers_any_authenticated_packet_received(struct wg_peer *peer)
+{
+	del_timer(peer, TIMER_NEW_HANDSHAKE);
+}
+
+void timers_any_authenticated_packet_traversal(struct wg_peer *peer)
+{
+	uint16_t interval =
+	    atomic_load_explicit(&peer->keepalive_interval_sec, memory_order_relaxed);
+
+	if (interval)
+		mod_timer(peer, TIMER_PERSISTENT_KEEPALIVE, interval * (uint64_t)NS_PER_SEC);
+}
+
+void timers_handshake_initiated(struct wg_peer *peer)
+{
+	mod_timer(peer, TIMER_RETRANSMIT_HANDSHAKE,
+	          peer->dev->timing.rekey_timeout_ns + jitter_ns(peer));
+}
+
+void timers_handshake_complete(struct wg_peer *peer)
+{
+	del_timer(peer, TIMER_RETRANSMIT_HANDSHAKE);
+	peer->handshake_attempts = 0;
+	atomic_store(&peer->sent_lastminute_handshake, false);
+	atomic_store(&peer->last_handshake_wall_ns, now_wall_ns());
+}
+
+void timers_session_derived(struct wg_peer *peer)
+{
+	mod_timer(peer, TIMER_ZERO_KEY_MATERIAL, peer->dev->timing.reject_after_ns * 3);
+}
+
+void timers_persistent_keepalive_changed(struct wg_peer *peer)
+{
+	if (!atomic_load(&peer->keepalive_interval_sec))
+		del_timer(peer, TIMER_PERSISTENT_KEEPALIVE);
+}

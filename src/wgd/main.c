@@ -1,0 +1,251 @@
+/* main.c - lanrage-wg: the userspace WireGuard data plane alone, configured with `wg`. */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/rand.h"
+#include "tun/iface.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "wg/device.h"
+#include "wg/ipc.h"
+
+enum { DEFAULT_MTU = 1420 };
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: lanrage-wg [-f|--foreground] INTERFACE\n"
+	           "\n"
+	           "Creates the TUN interface INTERFACE and runs a userspace WireGuard device on\n"
+	           "it, configured with `wg` over /var/run/wireguard/INTERFACE.sock, like\n"
+	           "wireguard-go.  Without -f it moves to the background once ready.\n"
+	           "\n"
+	           "Environment:\n"
+	           "  LOG_LEVEL=error|info|debug   how much to log (default info)\n"
+	           "  WG_PROCESS_FOREGROUND=1      same as -f\n"
+	           "  LANRAGE_WG_SOCKET_DIR=DIR    socket directory (default /var/run/wireguard)\n"
+	           "  LANRAGE_WG_TIME_SCALE=N      tests only: run protocol timers N times faster\n"
+	           "  LANRAGE_WG_REKEY_AFTER_MESSAGES=N  tests only: rekey after N messages\n");
+}
+
+struct program {
+	struct event_base *base;
+	int exit_code;
+};
+
+static void stop(void *ctx)
+{
+	struct program *prog = ctx;
+
+	event_base_loopbreak(prog->base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *ctx)
+{
+	log_info("received %s, shutting down", strsignal((int)sig));
+	stop(ctx);
+}
+
+static void on_tun_gone(void *ctx)
+{
+	log_info("the interface was removed, shutting down");
+	stop(ctx);
+}
+
+/* Forks; the parent exits once the child reports readiness on the pipe (or fails). */
+static int daemonize(int *ready_fd)
+{
+	int fds[2];
+	pid_t pid;
+	char status = 1;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(fds[1]);
+		if (read(fds[0], &status, 1) != 1)
+			status = 1;
+		_exit(status);
+	}
+	close(fds[0]);
+	setsid();
+	*ready_fd = fds[1];
+	return 0;
+}
+
+static void report_ready(int ready_fd, char status)
+{
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, &status, 1) < 0)
+		return;
+	close(ready_fd);
+	if (status == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			close(null);
+		}
+	}
+}
+
+static bool read_timing(struct wg_timing *t)
+{
+	const char *scale = getenv("LANRAGE_WG_TIME_SCALE");
+	const char *msgs = getenv("LANRAGE_WG_REKEY_AFTER_MESSAGES");
+
+	wg_timing_default(t);
+	if (scale) {
+		int v = atoi(scale);
+
+		if (v < 1 || v > 1000) {
+			fprintf(stderr, "lanrage-wg: LANRAGE_WG_TIME_SCALE must be 1-1000\n");
+			return false;
+		}
+		wg_timing_scale(t, (unsigned)v);
+		log_info("test setting: protocol timers run %d times faster", v);
+	}
+	if (msgs) {
+		long long v = atoll(msgs);
+
+		if (v < 1) {
+			fprintf(stderr,
+			        "lanrage-wg: LANRAGE_WG_REKEY_AFTER_MESSAGES must be > 0\n");
+			return false;
+		}
+		t->rekey_after_messages = (uint64_t)v;
+		log_info("test setting: rekey after %lld messages", v);
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	struct program prog = { .exit_code = 1 };
+	const char *ifname = NULL, *level = getenv("LOG_LEVEL");
+	bool foreground =
+	    getenv("WG_PROCESS_FOREGROUND") && strcmp(getenv("WG_PROCESS_FOREGROUND"), "1") == 0;
+	struct event *sigint = NULL, *sigterm = NULL;
+	struct wg_device *dev = NULL;
+	struct ipc *ipc = NULL;
+	struct wg_timing timing;
+	struct tun *tun;
+	enum log_level ll;
+	int ready_fd = -1, ret;
+	errmsg err;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--foreground") == 0) {
+			foreground = true;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("lanrage-wg %s\n", LANRAGE_VERSION);
+			return 0;
+		} else if (!ifname && argv[i][0] != '-') {
+			ifname = argv[i];
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!ifname) {
+		usage(stderr);
+		return 2;
+	}
+	log_init("lanrage-wg");
+	if (level) {
+		if (!log_level_parse(level, &ll)) {
+			fprintf(stderr, "lanrage-wg: LOG_LEVEL must be error, info or debug\n");
+			return 2;
+		}
+		log_set_level(ll);
+	}
+	if (strlen(ifname) >= IF_NAMESIZE || strchr(ifname, '/')) {
+		fprintf(stderr, "lanrage-wg: invalid interface name `%s'\n", ifname);
+		return 2;
+	}
+	if (!read_timing(&timing))
+		return 2;
+	if (!rand_init()) {
+		fprintf(stderr, "lanrage-wg: cannot initialise the crypto library\n");
+		return 1;
+	}
+	if (!foreground && daemonize(&ready_fd) < 0) {
+		fprintf(stderr, "lanrage-wg: cannot move to the background: %s\n", strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = tun_linux_create(&tun, ifname);
+	if (ret < 0) {
+		log_error("%s: cannot create the TUN interface: %s", ifname, strerror(-ret));
+		goto out;
+	}
+	if ((ret = iface_set_mtu(tun->name, DEFAULT_MTU)) < 0) {
+		log_error("%s: cannot set the MTU: %s", tun->name, strerror(-ret));
+		tun_destroy(tun);
+		goto out;
+	}
+	tun->mtu = DEFAULT_MTU;
+	prog.base = event_base_new();
+	if (!prog.base) {
+		log_error("cannot create the event loop");
+		tun_destroy(tun);
+		goto out;
+	}
+	dev = wg_device_create(prog.base, tun, &timing, err);
+	if (!dev) {
+		log_error("%s: %s", ifname, err);
+		tun_destroy(tun);
+		goto out;
+	}
+	wg_device_set_tun_gone_handler(dev, on_tun_gone, &prog);
+	ret = wg_device_start(dev);
+	if (ret < 0) {
+		log_error("%s: cannot start: %s", ifname, strerror(-ret));
+		goto out;
+	}
+	ipc = ipc_create(dev, getenv("LANRAGE_WG_SOCKET_DIR"), stop, &prog, err);
+	if (!ipc) {
+		log_error("%s: UAPI socket: %s", ifname, err);
+		goto out;
+	}
+	sigint = evsignal_new(prog.base, SIGINT, on_signal, &prog);
+	sigterm = evsignal_new(prog.base, SIGTERM, on_signal, &prog);
+	if (!sigint || !sigterm || evsignal_add(sigint, NULL) < 0 ||
+	    evsignal_add(sigterm, NULL) < 0) {
+		log_error("cannot handle signals");
+		goto out;
+	}
+	log_info("%s: up (UDP port %u, MTU %d)", ifname, dev->udp.port, tun->mtu);
+	report_ready(ready_fd, 0);
+	ready_fd = -1;
+	event_base_dispatch(prog.base);
+	prog.exit_code = 0;
+out:
+	report_ready(ready_fd, 1);
+	if (sigint)
+		event_free(sigint);
+	if (sigterm)
+		event_free(sigterm);
+	ipc_destroy(ipc);
+	wg_device_destroy(dev);
+	if (prog.base)
+		event_base_free(prog.base);
+	log_info("%s: down", ifname);
+	return prog.exit_code;
+}
