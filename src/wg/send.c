@@ -222,7 +222,8 @@ void send_data_one(struct wg_peer *peer, const uint8_t *packet, size_t len)
 
 	if (len > MAX_PACKET || !take_counter(peer, now_mono_ns(), &kp, &counter))
 		return;
-	memcpy(buf + MSG_DATA_HEADER_LEN, packet, len);
+	if (len)
+		memcpy(buf + MSG_DATA_HEADER_LEN, packet, len);
 	wire = seal_data(kp, counter, buf, len, peer->dev->tun->mtu);
 	if (!send_to_peer(peer, buf, wire)) {
 		STAT(peer->dev, tx_no_endpoint);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "crypto/rand.h"
@@ -33,6 +35,50 @@ static void usage(FILE *f)
 	           "  LANRAGE_WG_SOCKET_DIR=DIR    socket directory (default /var/run/wireguard)\n"
 	           "  LANRAGE_WG_TIME_SCALE=N      tests only: run protocol timers N times faster\n"
 	           "  LANRAGE_WG_REKEY_AFTER_MESSAGES=N  tests only: rekey after N messages\n");
+}
+
+/* Asks a running device for its counters over the UAPI socket ("stats=1"). */
+static int print_stats(const char *ifname)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *dir = getenv("LANRAGE_WG_SOCKET_DIR");
+	char buf[8192];
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock",
+	             dir ? dir : "/var/run/wireguard", ifname) >= (int)sizeof(sa.sun_path)) {
+		fprintf(stderr, "lanrage-wg: interface name too long\n");
+		return 2;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "lanrage-wg: %s: %s\n", sa.sun_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	if (write(fd, "stats=1\n\n", 9) != 9) {
+		fprintf(stderr, "lanrage-wg: %s: %s\n", sa.sun_path, strerror(errno));
+		close(fd);
+		return 1;
+	}
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0) {
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (strstr(buf, "errno="))
+			break;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (!strstr(buf, "errno=0")) {
+		fprintf(stderr, "lanrage-wg: %s: no statistics in the reply\n", sa.sun_path);
+		return 1;
+	}
+	*strstr(buf, "errno=") = '\0';
+	fputs(buf, stdout);
+	return 0;
 }
 
 struct program {
@@ -152,6 +198,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
+		} else if (strcmp(argv[i], "--stats") == 0 && i + 1 < argc) {
+			return print_stats(argv[i + 1]);
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("lanrage-wg %s\n", LANRAGE_VERSION);
 			return 0;
