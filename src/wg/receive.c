@@ -171,6 +171,13 @@ static void receive_one(struct wg_device *dev, const struct kp_index *kpi,
 	STAT(dev, rx_unknown);
 }
 
+void receive_datagram(struct wg_device *dev, uint8_t *data, size_t len, const struct addr *src)
+{
+	struct udp_pkt p = { .data = data, .len = len, .cap = len, .addr = *src };
+
+	receive_one(dev, atomic_load(&dev->kp_index), atomic_load(&dev->routes), &p, now_mono_ns());
+}
+
 void *receive_worker(void *arg)
 {
 	struct wg_device *dev = arg;
