@@ -11,33 +11,38 @@
 struct tun;
 
 /*
- * Reads and writes move one IP packet each and never block: read returns
- * -EAGAIN when nothing is waiting (poll on fd), and -EBADFD/-EIO once the
- * interface is gone.  Implementations: the Linux TUN device, and a socketpair
- * fake for tests that need no root.
+ * Reads and writes move one IP packet each, on one of the interface's queues,
+ * and never block: read returns -EAGAIN when nothing is waiting (poll on
+ * fds[queue]), and -EBADFD/-EIO once the interface is gone.  Several queues
+ * let several workers move packets in parallel; the kernel keeps each flow on
+ * one queue.  Implementations: the Linux TUN device, and a socketpair fake
+ * (one queue) for tests that need no root.
  */
+enum { TUN_MAX_QUEUES = 8 };
+
 struct tun_ops {
-	ssize_t (*read)(struct tun *tun, void *buf, size_t len);
-	ssize_t (*write)(struct tun *tun, const void *buf, size_t len);
+	ssize_t (*read)(struct tun *tun, int queue, void *buf, size_t len);
+	ssize_t (*write)(struct tun *tun, int queue, const void *buf, size_t len);
 	void (*destroy)(struct tun *tun);
 };
 
 struct tun {
 	const struct tun_ops *ops;
 	char name[IF_NAMESIZE];
-	int fd;      /* pollable for reading */
+	int fds[TUN_MAX_QUEUES]; /* pollable for reading */
+	int n_queues;
 	int peer_fd; /* the fake's other end (-1 for a real device) */
 	int mtu;
 };
 
-static inline ssize_t tun_read(struct tun *tun, void *buf, size_t len)
+static inline ssize_t tun_read(struct tun *tun, int queue, void *buf, size_t len)
 {
-	return tun->ops->read(tun, buf, len);
+	return tun->ops->read(tun, queue, buf, len);
 }
 
-static inline ssize_t tun_write(struct tun *tun, const void *buf, size_t len)
+static inline ssize_t tun_write(struct tun *tun, int queue, const void *buf, size_t len)
 {
-	return tun->ops->write(tun, buf, len);
+	return tun->ops->write(tun, queue, buf, len);
 }
 
 static inline void tun_destroy(struct tun *tun)
@@ -46,8 +51,8 @@ static inline void tun_destroy(struct tun *tun)
 		tun->ops->destroy(tun);
 }
 
-/* Creates (or attaches to) the Linux TUN interface name; 0 or -errno. */
-int tun_linux_create(struct tun **out, const char *name) WARN_UNUSED;
+/* Creates (or attaches to) the Linux TUN interface name with n_queues queues; 0 or -errno. */
+int tun_linux_create(struct tun **out, const char *name, int n_queues) WARN_UNUSED;
 /* A fake: packets written to the far end (peer_fd) come out of read, and back. */
 int tun_pipe_create(struct tun **out, const char *name, int mtu) WARN_UNUSED;
 

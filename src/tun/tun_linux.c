@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -11,23 +12,24 @@
 
 #include "tun/iface.h"
 
-static ssize_t linux_read(struct tun *tun, void *buf, size_t len)
+static ssize_t linux_read(struct tun *tun, int queue, void *buf, size_t len)
 {
-	ssize_t n = read(tun->fd, buf, len);
+	ssize_t n = read(tun->fds[queue], buf, len);
 
 	return n < 0 ? -errno : n;
 }
 
-static ssize_t linux_write(struct tun *tun, const void *buf, size_t len)
+static ssize_t linux_write(struct tun *tun, int queue, const void *buf, size_t len)
 {
-	ssize_t n = write(tun->fd, buf, len);
+	ssize_t n = write(tun->fds[queue], buf, len);
 
 	return n < 0 ? -errno : n;
 }
 
 static void linux_destroy(struct tun *tun)
 {
-	close(tun->fd);
+	for (int i = 0; i < tun->n_queues; i++)
+		close(tun->fds[i]);
 	free(tun);
 }
 
@@ -37,41 +39,52 @@ static const struct tun_ops linux_ops = {
 	.destroy = linux_destroy,
 };
 
-int tun_linux_create(struct tun **out, const char *name)
+/* Opens one queue of the interface; the fd, or -errno. */
+static int open_queue(const char *name, bool multi, char actual[IF_NAMESIZE])
 {
 	struct ifreq ifr;
-	struct tun *tun;
-	int fd, ret;
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK), ret;
 
-	if (strlen(name) >= IF_NAMESIZE || strchr(name, '/'))
-		return -EINVAL;
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (multi ? IFF_MULTI_QUEUE : 0);
 	strcpy(ifr.ifr_name, name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		ret = -errno;
-		goto err_fd;
+		close(fd);
+		return ret;
 	}
+	memcpy(actual, ifr.ifr_name, IF_NAMESIZE);
+	return fd;
+}
+
+int tun_linux_create(struct tun **out, const char *name, int n_queues)
+{
+	struct tun *tun;
+	int ret;
+
+	if (strlen(name) >= IF_NAMESIZE || strchr(name, '/') || n_queues < 1 ||
+	    n_queues > TUN_MAX_QUEUES)
+		return -EINVAL;
 	tun = calloc(1, sizeof(*tun));
-	if (!tun) {
-		ret = -ENOMEM;
-		goto err_fd;
-	}
+	if (!tun)
+		return -ENOMEM;
 	tun->ops = &linux_ops;
-	tun->fd = fd;
 	tun->peer_fd = -1;
-	memcpy(tun->name, ifr.ifr_name, IF_NAMESIZE);
-	ret = iface_get_mtu(tun->name, &tun->mtu);
-	if (ret < 0) {
-		free(tun);
-		goto err_fd;
+	for (int i = 0; i < n_queues; i++) {
+		/* The first queue fixes the name (a pattern like "wg%d" is filled in). */
+		ret = open_queue(i ? tun->name : name, n_queues > 1, tun->name);
+		if (ret < 0)
+			goto err;
+		tun->fds[tun->n_queues++] = ret;
 	}
+	ret = iface_get_mtu(tun->name, &tun->mtu);
+	if (ret < 0)
+		goto err;
 	*out = tun;
 	return 0;
-err_fd:
-	close(fd);
+err:
+	linux_destroy(tun);
 	return ret;
 }

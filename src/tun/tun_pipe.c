@@ -8,25 +8,25 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static ssize_t pipe_read(struct tun *tun, void *buf, size_t len)
+static ssize_t pipe_read(struct tun *tun, int queue, void *buf, size_t len)
 {
-	ssize_t n = recv(tun->fd, buf, len, MSG_DONTWAIT);
+	ssize_t n = recv(tun->fds[queue], buf, len, MSG_DONTWAIT);
 
 	if (n == 0)
 		return -EBADFD; /* the far end closed: the "interface" is gone */
 	return n < 0 ? -errno : n;
 }
 
-static ssize_t pipe_write(struct tun *tun, const void *buf, size_t len)
+static ssize_t pipe_write(struct tun *tun, int queue, const void *buf, size_t len)
 {
-	ssize_t n = send(tun->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	ssize_t n = send(tun->fds[queue], buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 	return n < 0 ? -errno : n;
 }
 
 static void pipe_destroy(struct tun *tun)
 {
-	close(tun->fd);
+	close(tun->fds[0]);
 	if (tun->peer_fd >= 0)
 		close(tun->peer_fd);
 	free(tun);
@@ -52,7 +52,8 @@ int tun_pipe_create(struct tun **out, const char *name, int mtu)
 		return ret;
 	}
 	tun->ops = &pipe_ops;
-	tun->fd = fds[0];
+	tun->fds[0] = fds[0];
+	tun->n_queues = 1;
 	tun->peer_fd = fds[1];
 	tun->mtu = mtu;
 	snprintf(tun->name, sizeof(tun->name), "%s", name);

@@ -4,11 +4,12 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { MAX_BATCH = 128, SOCKET_BUFFER = 4 << 20 };
+enum { MAX_BATCH = 128 };
 
 int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark)
 {
@@ -17,14 +18,14 @@ int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark)
 	return 0;
 }
 
-static int bind_family(struct udp_socket *s, int family, uint16_t port)
+static int bind_family(struct udp_socket *s, int family, uint16_t port, bool group, int size)
 {
 	union {
 		struct sockaddr_in in4;
 		struct sockaddr_in6 in6;
 	} sa;
 	socklen_t salen;
-	int fd, off = 0, size = SOCKET_BUFFER, ret;
+	int fd, off = 0, on = 1, ret;
 
 	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -43,11 +44,15 @@ static int bind_family(struct udp_socket *s, int family, uint16_t port)
 		sa.in4.sin_addr.s_addr = htonl(INADDR_ANY);
 		salen = sizeof(sa.in4);
 	}
-	/* Big buffers absorb bursts; forcing needs CAP_NET_ADMIN, so fall back quietly. */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (group && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0)
+		goto err;
+	/* Forcing a size needs CAP_NET_ADMIN; without it, ask within the system limits. */
+	if (size > 0) {
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	}
 	if (bind(fd, (struct sockaddr *)&sa, salen) < 0)
 		goto err;
 	if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0)
@@ -62,12 +67,12 @@ err:
 	return ret;
 }
 
-int udp_open(struct udp_socket *s, uint16_t port, uint32_t fwmark)
+static int open_one(struct udp_socket *s, uint16_t port, uint32_t fwmark, bool group, int size)
 {
-	int ret = bind_family(s, AF_INET6, port);
+	int ret = bind_family(s, AF_INET6, port, group, size);
 
 	if (ret == -EAFNOSUPPORT || ret == -EADDRNOTAVAIL)
-		ret = bind_family(s, AF_INET, port);
+		ret = bind_family(s, AF_INET, port, group, size);
 	if (ret < 0) {
 		s->fd = -1;
 		return ret;
@@ -77,6 +82,29 @@ int udp_open(struct udp_socket *s, uint16_t port, uint32_t fwmark)
 		return ret;
 	}
 	return 0;
+}
+
+int udp_open_group(struct udp_socket *socks, int n, uint16_t port, uint32_t fwmark, int buffer)
+{
+	int ret;
+
+	for (int i = 0; i < n; i++)
+		socks[i].fd = -1;
+	for (int i = 0; i < n; i++) {
+		/* The first socket picks the port when asked for any; the rest join it. */
+		ret = open_one(&socks[i], i ? socks[0].port : port, fwmark, n > 1, buffer);
+		if (ret < 0) {
+			while (i-- > 0)
+				udp_close(&socks[i]);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int udp_open(struct udp_socket *s, uint16_t port, uint32_t fwmark)
+{
+	return open_one(s, port, fwmark, false, 0);
 }
 
 void udp_close(struct udp_socket *s)

@@ -28,7 +28,16 @@ struct udp_pkt {
 	struct addr addr;
 };
 
-/* Binds port (0: any) with fwmark (0: none); 0 or -errno. */
+/*
+ * Binds n sockets to one port (0: any free one) as a SO_REUSEPORT group, so
+ * that the kernel spreads peers over them (each peer's datagrams stay on one
+ * socket); fwmark 0 means none.  buffer sets the send and receive buffers in
+ * bytes (0: the system default): short queues keep latency low under load.
+ * 0 or -errno.
+ */
+int udp_open_group(struct udp_socket *socks, int n, uint16_t port, uint32_t fwmark,
+                   int buffer) WARN_UNUSED;
+/* A single socket; as udp_open_group with n = 1 and default buffers. */
 int udp_open(struct udp_socket *s, uint16_t port, uint32_t fwmark) WARN_UNUSED;
 void udp_close(struct udp_socket *s);
 int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark) WARN_UNUSED;

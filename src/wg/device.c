@@ -16,6 +16,7 @@
 #include "wg/receive.h"
 #include "wg/send.h"
 #include "wg/timers.h"
+#include "wg/worker.h"
 
 enum { DOOR_EVENTS = 16384, COLLECT_INTERVAL_US = 2000 };
 
@@ -27,6 +28,13 @@ void wg_timing_default(struct wg_timing *t)
 	t->rekey_timeout_ns = 5ull * NS_PER_SEC;
 	t->keepalive_ns = 10ull * NS_PER_SEC;
 	t->rekey_after_messages = REKEY_AFTER_MESSAGES;
+}
+
+void wg_config_default(struct wg_config *cfg)
+{
+	wg_timing_default(&cfg->timing);
+	cfg->socket_buffer = WG_DEFAULT_SOCKET_BUFFER;
+	cfg->spin_us = WG_DEFAULT_SPIN_US;
 }
 
 void wg_timing_scale(struct wg_timing *t, unsigned scale)
@@ -172,7 +180,7 @@ static void on_collect(evutil_socket_t fd, short what, void *ctx)
 /* ---- lifecycle ---- */
 
 struct wg_device *wg_device_create(struct event_base *base, struct tun *tun,
-                                   const struct wg_timing *timing, char *err)
+                                   const struct wg_config *cfg, char *err)
 {
 	struct wg_device *dev = calloc(1, sizeof(*dev));
 	int ret;
@@ -184,14 +192,17 @@ struct wg_device *wg_device_create(struct event_base *base, struct tun *tun,
 	dev->base = base;
 	dev->tun = tun;
 	dev->control_thread = pthread_self();
-	dev->udp.fd = -1;
+	dev->n_workers = tun->n_queues;
+	for (int i = 0; i < TUN_MAX_QUEUES; i++)
+		dev->udp[i].fd = -1;
 	dev->wake_fd = -1;
-	if (timing)
-		dev->timing = *timing;
+	if (cfg)
+		dev->config = *cfg;
 	else
-		wg_timing_default(&dev->timing);
+		wg_config_default(&dev->config);
+	dev->timing = dev->config.timing;
 	allowedips_init(&dev->routes_edit);
-	grace_init(&dev->grace, WORKER_COUNT);
+	grace_init(&dev->grace, dev->n_workers);
 	cookie_checker_init(&dev->cookie_checker, NULL);
 	ret = door_init(&dev->door, DOOR_EVENTS, MAX_QUEUED_HANDSHAKES);
 	if (ret < 0) {
@@ -233,56 +244,39 @@ err_dev:
 	return NULL;
 }
 
-static int start_workers(struct wg_device *dev)
+static int open_sockets(struct wg_device *dev, struct udp_socket *socks, uint16_t port)
 {
-	int ret;
-
-	atomic_store(&dev->stopping, false);
-	ret = pthread_create(&dev->workers[WORKER_TX], NULL, send_worker, dev);
-	if (ret)
-		return -ret;
-	ret = pthread_create(&dev->workers[WORKER_RX], NULL, receive_worker, dev);
-	if (ret) {
-		atomic_store(&dev->stopping, true);
-		eventfd_write(dev->wake_fd, 1);
-		pthread_join(dev->workers[WORKER_TX], NULL);
-		return -ret;
-	}
-	dev->workers_running = true;
-	return 0;
+	return udp_open_group(socks, dev->n_workers, port, dev->fwmark, dev->config.socket_buffer);
 }
 
-static void stop_workers(struct wg_device *dev)
+static void close_sockets(struct udp_socket *socks, int n)
 {
-	eventfd_t drained;
-
-	if (!dev->workers_running)
-		return;
-	atomic_store(&dev->stopping, true);
-	eventfd_write(dev->wake_fd, 1);
-	pthread_join(dev->workers[WORKER_TX], NULL);
-	pthread_join(dev->workers[WORKER_RX], NULL);
-	eventfd_read(dev->wake_fd, &drained);
-	dev->workers_running = false;
+	for (int i = 0; i < n; i++)
+		udp_close(&socks[i]);
 }
 
 int wg_device_start(struct wg_device *dev)
 {
-	int ret = udp_open(&dev->udp, dev->listen_port, dev->fwmark);
+	int ret = open_sockets(dev, dev->udp, dev->listen_port);
 
 	if (ret < 0)
 		return ret;
-	ret = start_workers(dev);
+	ret = workers_start(dev);
 	if (ret < 0)
-		udp_close(&dev->udp);
+		close_sockets(dev->udp, dev->n_workers);
 	return ret;
+}
+
+uint16_t wg_device_port(const struct wg_device *dev)
+{
+	return dev->udp[0].fd >= 0 ? dev->udp[0].port : 0;
 }
 
 void wg_device_destroy(struct wg_device *dev)
 {
 	if (!dev)
 		return;
-	stop_workers(dev);
+	workers_stop(dev);
 	wg_device_remove_all_peers(dev);
 	/* The workers are gone: everything deferred can go now. */
 	door_drain(&dev->door, on_door_event, on_door_packet, dev);
@@ -290,7 +284,7 @@ void wg_device_destroy(struct wg_device *dev)
 	allowedips_free_clone(atomic_load(&dev->routes));
 	free(atomic_load(&dev->kp_index));
 	allowedips_clear(&dev->routes_edit);
-	udp_close(&dev->udp);
+	close_sockets(dev->udp, dev->n_workers);
 	event_free(dev->door_ev);
 	event_free(dev->collect_ev);
 	ratelimit_clear(&dev->ratelimit);
@@ -339,30 +333,37 @@ void wg_device_set_private_key(struct wg_device *dev, const uint8_t *key)
 
 int wg_device_set_listen_port(struct wg_device *dev, uint16_t port)
 {
-	struct udp_socket fresh;
+	struct udp_socket fresh[TUN_MAX_QUEUES];
+	bool bound = dev->udp[0].fd >= 0;
 	int ret;
 
-	if (dev->udp.fd >= 0 && (port == dev->udp.port || (port == 0 && dev->listen_port == 0))) {
+	if (bound && (port == dev->udp[0].port || (port == 0 && dev->listen_port == 0))) {
 		dev->listen_port = port;
 		return 0;
 	}
 	dev->listen_port = port;
-	if (dev->udp.fd < 0)
+	if (!bound)
 		return 0;
 	/* Bind the new port first: on failure the old one stays in service. */
-	ret = udp_open(&fresh, port, dev->fwmark);
+	ret = open_sockets(dev, fresh, port);
 	if (ret < 0)
 		return ret;
-	stop_workers(dev);
-	udp_close(&dev->udp);
-	dev->udp = fresh;
-	return start_workers(dev);
+	workers_stop(dev);
+	close_sockets(dev->udp, dev->n_workers);
+	memcpy(dev->udp, fresh, sizeof(fresh[0]) * (size_t)dev->n_workers);
+	return workers_start(dev);
 }
 
 int wg_device_set_fwmark(struct wg_device *dev, uint32_t fwmark)
 {
 	dev->fwmark = fwmark;
-	return dev->udp.fd >= 0 ? udp_set_fwmark(&dev->udp, fwmark) : 0;
+	for (int i = 0; i < dev->n_workers && dev->udp[i].fd >= 0; i++) {
+		int ret = udp_set_fwmark(&dev->udp[i], fwmark);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
 struct wg_peer *wg_device_find_peer(struct wg_device *dev, const uint8_t *public_key)
@@ -439,9 +440,9 @@ void wg_device_set_tun_gone_handler(struct wg_device *dev, void (*fn)(void *ctx)
 
 int wg_device_send_raw(struct wg_device *dev, const void *data, size_t len, const struct addr *to)
 {
-	if (dev->udp.fd < 0)
+	if (dev->udp[0].fd < 0)
 		return -ENOTCONN;
-	return udp_send(&dev->udp, data, len, to);
+	return udp_send(&dev->udp[0], data, len, to);
 }
 
 void wg_peer_set_preshared_key(struct wg_peer *peer, const uint8_t *psk)

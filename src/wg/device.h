@@ -23,12 +23,16 @@
 
 /*
  * Threads.  One control thread runs the caller's libevent loop and owns all
- * mutable state: configuration, peers, handshakes, timers.  Two packet
- * workers move data: tx (TUN -> encrypt -> UDP) and rx (UDP -> decrypt ->
- * TUN).  Workers read the routing table and the keypair index through atomic
- * pointers to immutable snapshots (freed after a grace period), read a peer's
- * current keypair through an atomic pointer, and report to the control thread
- * through the door.  No lock is held across a system call.
+ * mutable state: configuration, peers, handshakes, timers.  Packet workers,
+ * one per TUN queue, each with its own UDP socket of a SO_REUSEPORT group,
+ * move data both ways, run to completion (a packet written to the TUN may be
+ * answered at once by the kernel, and the same worker picks the answer up),
+ * and spin briefly before they sleep, so a reply expected within microseconds
+ * costs no wake-up.  Workers read the routing table and the keypair index
+ * through atomic pointers to immutable snapshots (freed after a grace
+ * period), read a peer's current keypair through an atomic pointer, and
+ * report to the control thread through the door.  No lock is held across a
+ * system call.
  */
 
 /* Protocol times (the paper, section 6.1).  Tests shorten them. */
@@ -44,6 +48,16 @@ struct wg_timing {
 void wg_timing_default(struct wg_timing *t);
 /* Divides every time by scale (>= 1): LANRAGE_WG_TIME_SCALE in tests. */
 void wg_timing_scale(struct wg_timing *t, unsigned scale);
+
+/* How a device runs. */
+struct wg_config {
+	struct wg_timing timing;
+	int socket_buffer; /* bytes per UDP socket, each way: the longest queue we accept */
+	unsigned spin_us;  /* how long an idle worker polls before it sleeps */
+};
+
+enum { WG_DEFAULT_SOCKET_BUFFER = 512 << 10, WG_DEFAULT_SPIN_US = 100 };
+void wg_config_default(struct wg_config *cfg);
 
 enum wg_timer_id {
 	TIMER_RETRANSMIT_HANDSHAKE,
@@ -133,9 +147,17 @@ enum wg_door_event {
 typedef void (*wg_other_packet_fn)(void *ctx, const uint8_t *data, size_t len,
                                    const struct addr *src);
 
+/* A packet worker; its id is its TUN queue, its socket and its grace slot. */
+struct wg_worker {
+	struct wg_device *dev;
+	int id;
+	pthread_t thread;
+};
+
 struct wg_device {
 	struct event_base *base;
 	struct tun *tun;
+	struct wg_config config;
 	struct wg_timing timing;
 	pthread_t control_thread;
 
@@ -158,8 +180,9 @@ struct wg_device {
 	void (*on_tun_gone)(void *ctx);
 	void *on_tun_gone_ctx;
 
-	/* Shared with workers. */
-	struct udp_socket udp;
+	/* Shared with workers.  udp[0] also carries the control thread's messages. */
+	struct udp_socket udp[TUN_MAX_QUEUES];
+	int n_workers;
 	_Atomic(struct allowedips *) routes;
 	_Atomic(struct kp_index *) kp_index;
 	_Atomic bool stopping;
@@ -167,14 +190,17 @@ struct wg_device {
 	struct door door;
 	struct grace grace;
 	int wake_fd; /* eventfd: wakes workers blocked in poll */
-	pthread_t workers[2];
+	struct wg_worker workers[TUN_MAX_QUEUES];
 	bool workers_running;
 	struct wg_stats stats;
 };
 
-/* Creates a device on tun (taking ownership), its control thread being the caller's. */
+/*
+ * Creates a device on tun (taking ownership), one worker per TUN queue, its
+ * control thread being the caller's.  cfg NULL: defaults.
+ */
 struct wg_device *wg_device_create(struct event_base *base, struct tun *tun,
-                                   const struct wg_timing *timing, char *err);
+                                   const struct wg_config *cfg, char *err);
 /* Binds the UDP port and starts the workers; 0 or -errno. */
 int wg_device_start(struct wg_device *dev) WARN_UNUSED;
 void wg_device_destroy(struct wg_device *dev);
@@ -193,6 +219,8 @@ bool wg_device_is_own_key(const struct wg_device *dev, const uint8_t *public_key
 void wg_device_set_other_packet_handler(struct wg_device *dev, wg_other_packet_fn fn, void *ctx);
 /* Called on the control thread when the interface disappears (ip link del). */
 void wg_device_set_tun_gone_handler(struct wg_device *dev, void (*fn)(void *ctx), void *ctx);
+/* The UDP port in use (0 before start). */
+uint16_t wg_device_port(const struct wg_device *dev);
 /* Sends a datagram of another protocol from the device's socket; 0 or -errno. */
 int wg_device_send_raw(struct wg_device *dev, const void *data, size_t len,
                        const struct addr *to) WARN_UNUSED;

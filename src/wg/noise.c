@@ -369,6 +369,7 @@ bool noise_begin_session(struct noise_handshake *hs, struct noise_keypair *kp, u
 	else
 		kdf(kp->recv_key, kp->send_key, NULL, hs->chaining_key, NULL, 0);
 	atomic_init(&kp->send_counter, 0);
+	atomic_flag_clear(&kp->replay_lock);
 	replay_init(&kp->replay);
 	kp->birth_ns = now_ns;
 	kp->i_am_initiator = initiator;

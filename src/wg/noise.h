@@ -54,6 +54,7 @@ struct noise_keypair {
 	uint8_t send_key[NOISE_SYMMETRIC_KEY_LEN];
 	uint8_t recv_key[NOISE_SYMMETRIC_KEY_LEN];
 	_Atomic uint64_t send_counter;
+	atomic_flag replay_lock; /* workers share a keypair only when a peer roams */
 	struct replay_window replay;
 	uint64_t birth_ns;
 	uint32_t local_index;

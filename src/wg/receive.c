@@ -16,7 +16,6 @@
 #include "wg/timers.h"
 
 enum {
-	RX_BATCH = 64,
 	RX_BUF = MSG_DATA_HEADER_LEN + MAX_PACKET + MSG_PADDING_MULTIPLE + NOISE_AUTHTAG_LEN,
 };
 
@@ -61,7 +60,7 @@ static size_t inner_packet(const uint8_t *plain, size_t len, int *family, const 
 	return 0;
 }
 
-static void receive_data(struct wg_device *dev, const struct kp_index *kpi,
+static void receive_data(struct wg_device *dev, int queue, const struct kp_index *kpi,
                          const struct allowedips *routes, uint8_t *data, size_t len,
                          const struct addr *src, uint64_t now_ns)
 {
@@ -73,6 +72,7 @@ static void receive_data(struct wg_device *dev, const struct kp_index *kpi,
 	const uint8_t *inner_src;
 	size_t plain_len, inner_len;
 	int family;
+	bool fresh;
 
 	if (len < MSG_DATA_MIN_LEN) {
 		STAT(dev, rx_short);
@@ -95,7 +95,11 @@ static void receive_data(struct wg_device *dev, const struct kp_index *kpi,
 		return;
 	}
 	/* Only now, authenticated, may the packet move the replay window or the endpoint. */
-	if (!replay_check(&kp->replay, counter)) {
+	while (atomic_flag_test_and_set_explicit(&kp->replay_lock, memory_order_acquire))
+		;
+	fresh = replay_check(&kp->replay, counter);
+	atomic_flag_clear_explicit(&kp->replay_lock, memory_order_release);
+	if (!fresh) {
 		STAT(dev, rx_replay);
 		return;
 	}
@@ -127,14 +131,14 @@ static void receive_data(struct wg_device *dev, const struct kp_index *kpi,
 		STAT(dev, rx_not_allowed);
 		return;
 	}
-	if (tun_write(dev->tun, msg->encrypted, inner_len) < 0) {
+	if (tun_write(dev->tun, queue, msg->encrypted, inner_len) < 0) {
 		STAT(dev, rx_bad_inner);
 		return;
 	}
 	STAT(dev, rx_data);
 }
 
-static void receive_one(struct wg_device *dev, const struct kp_index *kpi,
+static void receive_one(struct wg_device *dev, int queue, const struct kp_index *kpi,
                         const struct allowedips *routes, struct udp_pkt *p, uint64_t now_ns)
 {
 	if (p->len < 4) {
@@ -147,7 +151,7 @@ static void receive_one(struct wg_device *dev, const struct kp_index *kpi,
 			                        [MSG_COOKIE_REPLY] = MSG_COOKIE_REPLY_LEN };
 
 		if (p->data[0] == MSG_DATA) {
-			receive_data(dev, kpi, routes, p->data, p->len, &p->addr, now_ns);
+			receive_data(dev, queue, kpi, routes, p->data, p->len, &p->addr, now_ns);
 			return;
 		}
 		if (p->len != exact[p->data[0]]) {
@@ -175,48 +179,45 @@ void receive_datagram(struct wg_device *dev, uint8_t *data, size_t len, const st
 {
 	struct udp_pkt p = { .data = data, .len = len, .cap = len, .addr = *src };
 
-	receive_one(dev, atomic_load(&dev->kp_index), atomic_load(&dev->routes), &p, now_mono_ns());
+	receive_one(dev, 0, atomic_load(&dev->kp_index), atomic_load(&dev->routes), &p,
+	            now_mono_ns());
 }
 
-void *receive_worker(void *arg)
+bool receive_io_init(struct worker_io *io)
 {
-	struct wg_device *dev = arg;
-	struct udp_pkt pkts[RX_BATCH];
-	struct pollfd pfd[2] = { { .fd = dev->udp.fd, .events = POLLIN },
-		                 { .fd = dev->wake_fd, .events = POLLIN } };
-	uint8_t *bufs = malloc((size_t)RX_BATCH * RX_BUF);
+	io->rx_bufs = malloc((size_t)WORKER_BATCH * RX_BUF);
+	if (!io->rx_bufs)
+		return false;
+	for (int i = 0; i < WORKER_BATCH; i++)
+		io->rx_pkts[i] =
+		    (struct udp_pkt){ .data = io->rx_bufs + (size_t)i * RX_BUF, .cap = RX_BUF };
+	return true;
+}
 
-	if (!bufs) {
-		log_error("%s: out of memory for the receive worker", dev->tun->name);
-		return NULL;
-	}
-	for (int i = 0; i < RX_BATCH; i++)
-		pkts[i] = (struct udp_pkt){ .data = bufs + (size_t)i * RX_BUF, .cap = RX_BUF };
-	while (!atomic_load(&dev->stopping)) {
-		const struct kp_index *kpi;
-		const struct allowedips *routes;
-		uint64_t now_ns;
-		int n;
+void receive_io_clear(struct worker_io *io)
+{
+	free(io->rx_bufs);
+	io->rx_bufs = NULL;
+}
 
-		grace_online(&dev->grace, WORKER_RX);
-		n = udp_recv_batch(&dev->udp, pkts, RX_BATCH);
-		if (n <= 0) {
-			if (n < 0)
-				log_ratelimited(LL_ERROR, "%s: receiving failed: %s",
-				                dev->tun->name, strerror(-n));
-			grace_offline(&dev->grace, WORKER_RX);
-			poll(pfd, 2, -1);
-			continue;
-		}
-		now_ns = now_mono_ns();
-		kpi = atomic_load(&dev->kp_index);
-		routes = atomic_load(&dev->routes);
-		for (int i = 0; i < n; i++)
-			receive_one(dev, kpi, routes, &pkts[i], now_ns);
+int receive_from_udp(struct worker_io *io, uint64_t now_ns)
+{
+	struct wg_device *dev = io->w->dev;
+	const struct kp_index *kpi;
+	const struct allowedips *routes;
+	int n = udp_recv_batch(&dev->udp[io->w->id], io->rx_pkts, WORKER_BATCH);
+
+	if (n <= 0) {
+		if (n < 0)
+			log_ratelimited(LL_ERROR, "%s: receiving failed: %s", dev->tun->name,
+			                strerror(-n));
+		return 0;
 	}
-	grace_offline(&dev->grace, WORKER_RX);
-	free(bufs);
-	return NULL;
+	kpi = atomic_load(&dev->kp_index);
+	routes = atomic_load(&dev->routes);
+	for (int i = 0; i < n; i++)
+		receive_one(dev, io->w->id, kpi, routes, &io->rx_pkts[i], now_ns);
+	return n;
 }
 
 static bool under_load(struct wg_device *dev, uint64_t now_ns)

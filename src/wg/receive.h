@@ -3,9 +3,13 @@
 #define LANRAGE_WG_RECEIVE_H
 
 #include "wg/device.h"
+#include "wg/worker.h"
 
-/* The rx worker: UDP -> classify -> decrypt -> check -> TUN, in batches. */
-void *receive_worker(void *dev);
+/* A worker's receiving half: UDP -> classify -> decrypt -> check -> TUN, in batches. */
+bool receive_io_init(struct worker_io *io);
+void receive_io_clear(struct worker_io *io);
+/* Handles what waits on the worker's socket (a batch at most); returns how many. */
+int receive_from_udp(struct worker_io *io, uint64_t now_ns);
 
 /*
  * One datagram as the rx worker handles it (data decrypted to the TUN,

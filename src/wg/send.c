@@ -13,7 +13,6 @@
 #include "wg/timers.h"
 
 enum {
-	TX_BATCH = 64,
 	/* header room, the packet, padding to 16, the tag */
 	TX_BUF = MSG_DATA_HEADER_LEN + MAX_PACKET + MSG_PADDING_MULTIPLE + NOISE_AUTHTAG_LEN,
 };
@@ -79,19 +78,12 @@ static int packet_destination(const uint8_t *p, size_t len, const uint8_t **dst)
 	return 0;
 }
 
-struct tx_state {
-	struct wg_device *dev;
-	uint8_t *bufs;
-	struct udp_pkt out[TX_BATCH];
-	int n_out;
-};
-
 /* Routes and encrypts the packet in slot i; queues it for sending or stages it. */
-static void tx_one(struct tx_state *st, const struct allowedips *routes, int i, size_t len,
+static void tx_one(struct worker_io *io, const struct allowedips *routes, int i, size_t len,
                    uint64_t now_ns)
 {
-	struct wg_device *dev = st->dev;
-	uint8_t *buf = st->bufs + (size_t)i * TX_BUF, *packet = buf + MSG_DATA_HEADER_LEN;
+	struct wg_device *dev = io->w->dev;
+	uint8_t *buf = io->tx_bufs + (size_t)i * TX_BUF, *packet = buf + MSG_DATA_HEADER_LEN;
 	const uint8_t *dst;
 	struct noise_keypair *kp;
 	struct wg_peer *peer;
@@ -112,7 +104,7 @@ static void tx_one(struct tx_state *st, const struct allowedips *routes, int i, 
 		peer_stage_packet(peer, packet, len);
 		return;
 	}
-	out = &st->out[st->n_out];
+	out = &io->tx_out[io->tx_n];
 	pthread_spin_lock(&peer->endpoint_lock);
 	out->addr = peer->endpoint;
 	pthread_spin_unlock(&peer->endpoint_lock);
@@ -122,74 +114,69 @@ static void tx_one(struct tx_state *st, const struct allowedips *routes, int i, 
 	}
 	out->data = buf;
 	out->len = seal_data(kp, counter, buf, len, dev->tun->mtu);
-	st->n_out++;
+	io->tx_n++;
 	atomic_fetch_add_explicit(&peer->tx_bytes, out->len, memory_order_relaxed);
 	timers_any_authenticated_packet_traversal(peer);
 	timers_any_authenticated_packet_sent(peer);
 	timers_data_sent(peer);
 }
 
-static void flush(struct tx_state *st)
+static void flush(struct worker_io *io)
 {
+	struct wg_device *dev = io->w->dev;
 	int sent;
 
-	if (!st->n_out)
+	if (!io->tx_n)
 		return;
-	sent = udp_send_batch(&st->dev->udp, st->out, st->n_out);
-	atomic_fetch_add_explicit(&st->dev->stats.tx_data, (uint64_t)(sent > 0 ? sent : 0),
-	                          memory_order_relaxed);
-	if (sent < st->n_out)
-		atomic_fetch_add_explicit(&st->dev->stats.tx_send_failed,
-		                          (uint64_t)(st->n_out - (sent > 0 ? sent : 0)),
+	sent = udp_send_batch(&dev->udp[io->w->id], io->tx_out, io->tx_n);
+	if (sent < 0)
+		sent = 0;
+	atomic_fetch_add_explicit(&dev->stats.tx_data, (uint64_t)sent, memory_order_relaxed);
+	if (sent < io->tx_n)
+		atomic_fetch_add_explicit(&dev->stats.tx_send_failed, (uint64_t)(io->tx_n - sent),
 		                          memory_order_relaxed);
-	st->n_out = 0;
+	io->tx_n = 0;
 }
 
-void *send_worker(void *arg)
+bool send_io_init(struct worker_io *io)
 {
-	struct tx_state st = { .dev = arg };
-	struct wg_device *dev = st.dev;
-	struct pollfd pfd[2] = { { .fd = dev->tun->fd, .events = POLLIN },
-		                 { .fd = dev->wake_fd, .events = POLLIN } };
+	io->tx_bufs = malloc((size_t)WORKER_BATCH * TX_BUF);
+	io->tx_n = 0;
+	return io->tx_bufs != NULL;
+}
 
-	st.bufs = malloc((size_t)TX_BATCH * TX_BUF);
-	if (!st.bufs) {
-		log_error("%s: out of memory for the send worker", dev->tun->name);
-		return NULL;
-	}
-	while (!atomic_load(&dev->stopping)) {
-		const struct allowedips *routes;
-		uint64_t now_ns = now_mono_ns();
-		int n = 0;
+void send_io_clear(struct worker_io *io)
+{
+	free(io->tx_bufs);
+	io->tx_bufs = NULL;
+}
 
-		grace_online(&dev->grace, WORKER_TX);
-		routes = atomic_load(&dev->routes);
-		for (; n < TX_BATCH; n++) {
-			ssize_t r =
-			    tun_read(dev->tun, st.bufs + (size_t)n * TX_BUF + MSG_DATA_HEADER_LEN,
-			             MAX_PACKET);
+int send_from_tun(struct worker_io *io, uint64_t now_ns)
+{
+	struct wg_device *dev = io->w->dev;
+	const struct allowedips *routes = atomic_load(&dev->routes);
+	int n;
 
-			if (r == -EAGAIN || r == -EINTR)
-				break;
-			if (r < 0) {
+	for (n = 0; n < WORKER_BATCH; n++) {
+		ssize_t r =
+		    tun_read(dev->tun, io->w->id,
+		             io->tx_bufs + (size_t)n * TX_BUF + MSG_DATA_HEADER_LEN, MAX_PACKET);
+
+		if (r == -EAGAIN || r == -EINTR)
+			break;
+		if (r < 0) {
+			if (!atomic_exchange(&dev->tun_gone, true)) {
 				log_error("%s: reading the interface failed: %s; it is gone",
 				          dev->tun->name, strerror((int)-r));
-				atomic_store(&dev->tun_gone, true);
 				door_push_event(&dev->door, WG_EV_TUN_GONE, NULL);
-				goto out;
 			}
-			tx_one(&st, routes, n, (size_t)r, now_ns);
+			flush(io);
+			return -1;
 		}
-		flush(&st);
-		if (n == 0) {
-			grace_offline(&dev->grace, WORKER_TX);
-			poll(pfd, 2, -1);
-		}
+		tx_one(io, routes, n, (size_t)r, now_ns);
 	}
-out:
-	grace_offline(&dev->grace, WORKER_TX);
-	free(st.bufs);
-	return NULL;
+	flush(io);
+	return n;
 }
 
 bool send_to_peer(struct wg_peer *peer, const void *data, size_t len)
@@ -200,7 +187,7 @@ bool send_to_peer(struct wg_peer *peer, const void *data, size_t len)
 	wg_peer_get_endpoint(peer, &to);
 	if (!addr_is_set(&to))
 		return false;
-	ret = udp_send(&peer->dev->udp, data, len, &to);
+	ret = udp_send(&peer->dev->udp[0], data, len, &to);
 	if (ret < 0) {
 		char buf[ADDR_STRLEN];
 
@@ -339,6 +326,6 @@ void send_cookie_reply(struct wg_device *dev, const uint8_t *msg, size_t len,
 	struct msg_cookie_reply reply;
 
 	cookie_create_reply(&dev->cookie_checker, &reply, msg, len, src, now_mono_ns());
-	if (udp_send(&dev->udp, &reply, sizeof(reply), src) == 0)
+	if (udp_send(&dev->udp[0], &reply, sizeof(reply), src) == 0)
 		STAT(dev, hs_cookie_sent);
 }

@@ -3,12 +3,14 @@
 #define LANRAGE_WG_SEND_H
 
 #include "wg/device.h"
+#include "wg/worker.h"
 
-/* Worker ids for grace periods. */
-enum { WORKER_TX = 0, WORKER_RX = 1, WORKER_COUNT = 2 };
-
-/* The tx worker: TUN -> route -> encrypt -> UDP, in batches. */
-void *send_worker(void *dev);
+/* A worker's sending half: TUN -> route -> encrypt -> UDP, in batches. */
+bool send_io_init(struct worker_io *io);
+void send_io_clear(struct worker_io *io);
+/* Reads what waits on the worker's TUN queue (a batch at most) and sends it;
+ * returns how many packets were read, or -1 once the interface is gone. */
+int send_from_tun(struct worker_io *io, uint64_t now_ns);
 
 /* Control thread. */
 void send_handshake_initiation(struct wg_peer *peer, bool is_retry);

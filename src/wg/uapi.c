@@ -270,8 +270,8 @@ char *uapi_get(struct wg_device *dev, size_t *len)
 		put(&o, "private_key=%s\n", hex);
 		secret_zero(hex, sizeof(hex));
 	}
-	if (dev->udp.fd >= 0)
-		put(&o, "listen_port=%u\n", dev->udp.port);
+	if (wg_device_port(dev))
+		put(&o, "listen_port=%u\n", wg_device_port(dev));
 	if (dev->fwmark)
 		put(&o, "fwmark=%u\n", dev->fwmark);
 	for (struct wg_peer *p = dev->peers; p; p = p->next) {

@@ -147,32 +147,51 @@ static void report_ready(int ready_fd, char status)
 	}
 }
 
-static bool read_timing(struct wg_timing *t)
+/* Reads an optional numeric setting from the environment within [min, max]. */
+static bool env_number(const char *name, long long min, long long max, long long *out)
 {
-	const char *scale = getenv("LANRAGE_WG_TIME_SCALE");
-	const char *msgs = getenv("LANRAGE_WG_REKEY_AFTER_MESSAGES");
+	const char *v = getenv(name);
+	char *end;
 
-	wg_timing_default(t);
-	if (scale) {
-		int v = atoi(scale);
+	if (!v)
+		return true;
+	errno = 0;
+	*out = strtoll(v, &end, 10);
+	if (errno || *end || end == v || *out < min || *out > max) {
+		fprintf(stderr, "lanrage-wg: %s must be a number from %lld to %lld\n", name, min,
+		        max);
+		return false;
+	}
+	return true;
+}
 
-		if (v < 1 || v > 1000) {
-			fprintf(stderr, "lanrage-wg: LANRAGE_WG_TIME_SCALE must be 1-1000\n");
-			return false;
-		}
-		wg_timing_scale(t, (unsigned)v);
-		log_info("test setting: protocol timers run %d times faster", v);
+static bool read_config(struct wg_config *cfg, int *queues)
+{
+	long long scale = 1, msgs = 0, buffer = WG_DEFAULT_SOCKET_BUFFER, spin = WG_DEFAULT_SPIN_US;
+	long long workers = sysconf(_SC_NPROCESSORS_ONLN);
+	struct wg_timing *t = &cfg->timing;
+
+	if (workers < 1)
+		workers = 1;
+	if (workers > 4)
+		workers = 4;
+	if (!env_number("LANRAGE_WG_TIME_SCALE", 1, 1000, &scale) ||
+	    !env_number("LANRAGE_WG_REKEY_AFTER_MESSAGES", 0, INT64_MAX, &msgs) ||
+	    !env_number("LANRAGE_WG_SOCKET_BUFFER", 0, 1 << 30, &buffer) ||
+	    !env_number("LANRAGE_WG_SPIN_US", 0, 100000, &spin) ||
+	    !env_number("LANRAGE_WG_WORKERS", 1, TUN_MAX_QUEUES, &workers))
+		return false;
+	wg_config_default(cfg);
+	cfg->socket_buffer = (int)buffer;
+	cfg->spin_us = (unsigned)spin;
+	*queues = (int)workers;
+	if (scale > 1) {
+		wg_timing_scale(t, (unsigned)scale);
+		log_info("test setting: protocol timers run %lld times faster", scale);
 	}
 	if (msgs) {
-		long long v = atoll(msgs);
-
-		if (v < 1) {
-			fprintf(stderr,
-			        "lanrage-wg: LANRAGE_WG_REKEY_AFTER_MESSAGES must be > 0\n");
-			return false;
-		}
-		t->rekey_after_messages = (uint64_t)v;
-		log_info("test setting: rekey after %lld messages", v);
+		t->rekey_after_messages = (uint64_t)msgs;
+		log_info("test setting: rekey after %lld messages", msgs);
 	}
 	return true;
 }
@@ -186,10 +205,10 @@ int main(int argc, char **argv)
 	struct event *sigint = NULL, *sigterm = NULL;
 	struct wg_device *dev = NULL;
 	struct ipc *ipc = NULL;
-	struct wg_timing timing;
+	struct wg_config cfg;
 	struct tun *tun;
 	enum log_level ll;
-	int ready_fd = -1, ret;
+	int ready_fd = -1, queues, ret;
 	errmsg err;
 
 	for (int i = 1; i < argc; i++) {
@@ -226,7 +245,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lanrage-wg: invalid interface name `%s'\n", ifname);
 		return 2;
 	}
-	if (!read_timing(&timing))
+	if (!read_config(&cfg, &queues))
 		return 2;
 	if (!rand_init()) {
 		fprintf(stderr, "lanrage-wg: cannot initialise the crypto library\n");
@@ -238,7 +257,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	ret = tun_linux_create(&tun, ifname);
+	ret = tun_linux_create(&tun, ifname, queues);
 	if (ret < 0) {
 		log_error("%s: cannot create the TUN interface: %s", ifname, strerror(-ret));
 		goto out;
@@ -255,7 +274,7 @@ int main(int argc, char **argv)
 		tun_destroy(tun);
 		goto out;
 	}
-	dev = wg_device_create(prog.base, tun, &timing, err);
+	dev = wg_device_create(prog.base, tun, &cfg, err);
 	if (!dev) {
 		log_error("%s: %s", ifname, err);
 		tun_destroy(tun);
@@ -279,7 +298,8 @@ int main(int argc, char **argv)
 		log_error("cannot handle signals");
 		goto out;
 	}
-	log_info("%s: up (UDP port %u, MTU %d)", ifname, dev->udp.port, tun->mtu);
+	log_info("%s: up (UDP port %u, MTU %d, %d worker%s)", ifname, wg_device_port(dev), tun->mtu,
+	         dev->n_workers, dev->n_workers == 1 ? "" : "s");
 	report_ready(ready_fd, 0);
 	ready_fd = -1;
 	event_base_dispatch(prog.base);

@@ -46,7 +46,7 @@ static void setup(void)
 		abort();
 	wg_peer_set_endpoint(peer, &ep);
 	/* Bound to loopback so handshake responses have somewhere harmless to go. */
-	if (udp_open(&dev->udp, 0, 0) < 0)
+	if (udp_open(&dev->udp[0], 0, 0) < 0)
 		abort();
 	wg_device_commit(dev);
 }
