@@ -22,6 +22,21 @@ static const char *const filtering_names[] = {
 	[NAT_FILTERING_APD] = "address and port-dependent",
 };
 
+static const char *const mapping_keys[] = {
+	[NAT_MAPPING_UNKNOWN] = "unknown",
+	[NAT_MAPPING_NONE] = "none",
+	[NAT_MAPPING_EI] = "endpoint_independent",
+	[NAT_MAPPING_AD] = "address_dependent",
+	[NAT_MAPPING_APD] = "address_port_dependent",
+};
+
+static const char *const filtering_keys[] = {
+	[NAT_FILTERING_UNKNOWN] = "unknown",
+	[NAT_FILTERING_EI] = "endpoint_independent",
+	[NAT_FILTERING_AD] = "address_dependent",
+	[NAT_FILTERING_APD] = "address_port_dependent",
+};
+
 static const char *const test_names[DISC_TEST_COUNT] = {
 	[DISC_BINDING] = "binding (mapping test I)",
 	[DISC_FILTER_II] = "filtering test II (change IP and port)",
@@ -38,6 +53,16 @@ const char *nat_mapping_name(enum nat_mapping m)
 const char *nat_filtering_name(enum nat_filtering f)
 {
 	return (unsigned)f < ARRAY_SIZE(filtering_names) ? filtering_names[f] : "?";
+}
+
+const char *nat_mapping_key(enum nat_mapping m)
+{
+	return (unsigned)m < ARRAY_SIZE(mapping_keys) ? mapping_keys[m] : "unknown";
+}
+
+const char *nat_filtering_key(enum nat_filtering f)
+{
+	return (unsigned)f < ARRAY_SIZE(filtering_keys) ? filtering_keys[f] : "unknown";
 }
 
 const char *discovery_test_name(enum discovery_test t)

@@ -28,8 +28,11 @@ enum nat_filtering {
 	NAT_FILTERING_APD, /* address and port-dependent */
 };
 
+/* Words for people ("address and port-dependent") and keys for JSON ("address_port_dependent"). */
 const char *nat_mapping_name(enum nat_mapping m);
 const char *nat_filtering_name(enum nat_filtering f);
+const char *nat_mapping_key(enum nat_mapping m);
+const char *nat_filtering_key(enum nat_filtering f);
 
 /*
  * The tests, in the order they run.  Filtering tests come before the mapping
