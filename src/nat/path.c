@@ -22,7 +22,11 @@ const struct path_config path_config_default = {
 	.pongs_per_sec = 50,
 };
 
-enum { REPLAY_WINDOW = 64 };
+enum {
+	REPLAY_WINDOW = 64,
+	/* Triggered pings to one candidate at most this often (peers bound the rest). */
+	TRIGGER_MIN_NS = 1 * NS_PER_MS,
+};
 
 const char *cand_kind_name(enum cand_kind k)
 {
@@ -279,6 +283,15 @@ static enum probe_verdict on_ping(struct path_table *t, struct path_peer *p,
 	}
 	p->pings_rx++;
 	learn_peer_reflexive(p, from, now_ns);
+	{
+		int idx = find_cand(p, from);
+		struct path_candidate *c = idx >= 0 ? &p->cand[idx] : NULL;
+
+		/* A triggered check (path.h): the way back is open now. */
+		if (c && (c->pongs == 0 || c->misses) &&
+		    now_ns - c->last_ping_ns >= TRIGGER_MIN_NS && c->next_ping_ns > now_ns)
+			c->next_ping_ns = now_ns;
+	}
 	if (p->pongs_in_window >= t->cfg.pongs_per_sec)
 		return PROBE_DROP_RATE;
 	p->pongs_in_window++;
@@ -410,7 +423,10 @@ static void ping(struct path_table *t, struct path_peer *p, struct path_candidat
 	c->out[slot].txid = txid;
 	c->out[slot].sent_ns = now_ns;
 	c->pings++;
+	c->last_ping_ns = now_ns;
 	p->pings_tx++;
+	if (!p->first_ping_ns)
+		p->first_ping_ns = now_ns;
 	send_probe(t, p, PROBE_PING, &c->addr, txid);
 }
 

@@ -24,6 +24,9 @@
  *   pong_timeout_ms  a ping unanswered this long is a miss; the current path is
  *                    pinged every search_ms while it misses, and dropped after
  *                    dead_misses misses in a row
+ * and one event: a ping from the peer at an address that has not answered us
+ * yet triggers a ping back at once (as ICE's triggered checks): the peer's
+ * ping just came through its NAT and ours, so ours will too.
  */
 struct path_config {
 	uint32_t search_ms;
@@ -63,6 +66,7 @@ struct path_candidate {
 		uint64_t txid; /* 0: empty */
 		uint64_t sent_ns;
 	} out[PATH_OUTSTANDING];
+	uint64_t last_ping_ns;
 	uint64_t srtt_ns, last_rtt_ns, last_pong_ns;
 	uint32_t pings, pongs, misses;
 };
@@ -79,6 +83,7 @@ struct path_peer {
 	bool peer_has_path;   /* the peer's last authenticated probe said so */
 	struct addr observed; /* our address as the peer last saw it */
 	uint64_t started_ns, search_started_ns;
+	uint64_t first_ping_ns; /* 0 until we ping it */
 	uint64_t first_pong_ns; /* 0 until a pong arrives */
 	uint64_t pong_window_ns;
 	uint32_t pongs_in_window;

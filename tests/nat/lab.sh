@@ -80,7 +80,8 @@ lab_cleanup() {
 		ip netns del "$ns" 2>/dev/null || true
 	done
 	LAB_NS=()
-	[ -z "$LAB_DIR" ] || rm -rf "$LAB_DIR"
+	# LAB_KEEP=1 keeps the logs for a look after a failure.
+	[ -z "$LAB_DIR" ] || [ -n "${LAB_KEEP:-}" ] || rm -rf "$LAB_DIR"
 }
 
 lab_ns_add() {
@@ -102,8 +103,13 @@ lab_spawn() {
 
 # Stops one program started with lab_spawn, by PID.
 lab_stop() {
+	kill "$1" 2>/dev/null || true
+	lab_reap "$1"
+}
+
+# Waits for one program started with lab_spawn to end by itself.
+lab_reap() {
 	local pid=$1 p keep=()
-	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	for p in "${LAB_PIDS[@]}"; do
 		[ "$p" = "$pid" ] || keep+=("$p")
