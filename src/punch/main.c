@@ -18,7 +18,7 @@
 #include "util/now.h"
 
 enum {
-	POLL_MS = 20,
+	POLL_MS = 5,
 	MAX_CANDS = PATH_MAX_CANDIDATES,
 	DEFAULT_TIMEOUT_SEC = 15,
 	/* Once both sides report a path: stay this long so ours reaches the peer too. */
