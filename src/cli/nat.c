@@ -43,12 +43,12 @@ static void usage(FILE *f)
 	           "known, 1 when it is unknown (the reason is printed), 2 for usage errors.\n");
 }
 
-/* "1.2.3.4:3478", "[v6]:3478", "host:3478" or "host" (port 3478). */
+/* "1.2.3.4:3478", "[v6]:3478", "1.2.3.4" (port 3478), "host:3478" or "host". */
 static bool resolve(const char *s, struct addr *out, char *err)
 {
-	char host[256], port[8] = "3478";
+	char host[256], *colon;
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res;
-	const char *colon = strrchr(s, ':');
+	unsigned long port = STUN_DEFAULT_PORT;
 	int rc;
 
 	if (addr_parse(out, s, NULL))
@@ -57,29 +57,43 @@ static bool resolve(const char *s, struct addr *out, char *err)
 		addr_set_port(out, STUN_DEFAULT_PORT);
 		return true;
 	}
-	if (strlen(s) >= sizeof(host) || s[0] == '[') {
-		err_set(err, "Unable to parse endpoint: `%s'", s);
-		return false;
-	}
+	/* A name: letters, digits, dots and dashes, and an optional :port. */
+	if (strlen(s) >= sizeof(host) || !*s)
+		goto bad;
 	strcpy(host, s);
-	if (colon && !strchr(s, ']')) {
-		if (strlen(colon + 1) >= sizeof(port) || colon[1] == '\0') {
-			err_set(err, "Unable to parse endpoint: `%s'", s);
-			return false;
-		}
-		host[colon - s] = '\0';
-		strcpy(port, colon + 1);
+	colon = strchr(host, ':');
+	if (colon) {
+		char *end;
+
+		*colon = '\0';
+		port = strtoul(colon + 1, &end, 10);
+		if (!colon[1] || *end || port == 0 || port > 65535)
+			goto bad;
 	}
-	rc = getaddrinfo(host, port, &hints, &res);
+	for (const char *p = host; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+			goto bad;
+	}
+	if (!*host || addr_parse_ip(out, host, NULL))
+		goto bad;
+	rc = getaddrinfo(host, NULL, &hints, &res);
 	if (rc != 0) {
-		err_set(err, "Unable to resolve `%s': %s", s, gai_strerror(rc));
+		err_set(err, "Unable to resolve `%s': %s", host, gai_strerror(rc));
 		return false;
 	}
 	rc = addr_from_sockaddr(out, res->ai_addr, res->ai_addrlen);
 	freeaddrinfo(res);
-	if (!rc)
-		err_set(err, "Unable to use the address of `%s'", s);
-	return rc;
+	if (!rc) {
+		err_set(err, "Unable to use the address of `%s'", host);
+		return false;
+	}
+	addr_set_port(out, (uint16_t)port);
+	return true;
+bad:
+	err_set(err, "Unable to parse endpoint: `%s' (expected ADDR:PORT, [V6]:PORT or NAME:PORT)",
+	        s);
+	return false;
 }
 
 static void on_report(void *ctx, const struct discovery_report *r)

@@ -57,13 +57,61 @@ static bool kind_parse(const char *s, enum cand_kind *out)
 	return false;
 }
 
+bool rendezvous_parse(const char *text, size_t len, const wg_key peer_pub, struct addr *addrs,
+                      enum cand_kind *kinds, size_t max, size_t *n, char *err)
+{
+	char b64[KEY_B64_LEN + 1], want[KEY_B64_LEN + 1], ep[ADDR_STRLEN], kind[32];
+	json_t *root, *list, *c;
+	bool ok = false;
+	size_t i;
+
+	*n = 0;
+	root = jsonx_parse_object(text, len, err);
+	if (!root)
+		return false;
+	key_to_base64(want, peer_pub);
+	if (!jsonx_get_str(root, "key", b64, sizeof(b64), true, NULL, err))
+		goto out;
+	if (strcmp(b64, want) != 0) {
+		err_set(err, "written for another key");
+		goto out;
+	}
+	list = json_object_get(root, "candidates");
+	if (!json_is_array(list)) {
+		err_set(err, "field 'candidates': expected an array");
+		goto out;
+	}
+	json_array_foreach(list, i, c)
+	{
+		if (*n == max)
+			break;
+		if (!jsonx_get_str(c, "endpoint", ep, sizeof(ep), true, NULL, err) ||
+		    !jsonx_get_str(c, "kind", kind, sizeof(kind), true, NULL, err) ||
+		    !addr_parse(&addrs[*n], ep, err)) {
+			err_prefix(err, "candidate %zu", i);
+			goto out;
+		}
+		if (!kind_parse(kind, &kinds[*n])) {
+			err_set(err, "candidate %zu: unknown kind `%s'", i, kind);
+			goto out;
+		}
+		(*n)++;
+	}
+	ok = true;
+out:
+	json_decref(root);
+	if (!ok)
+		*n = 0;
+	return ok;
+}
+
 int rendezvous_read(const char *dir, const wg_key peer_pub, struct addr *addrs,
                     enum cand_kind *kinds, size_t max, size_t *n, char *err)
 {
-	char path[4096], b64[KEY_B64_LEN + 1], want[KEY_B64_LEN + 1], ep[ADDR_STRLEN], kind[32];
-	json_t *root, *list, *c;
-	size_t len, i;
+	char path[4096];
+	size_t len;
 	char *text;
+	bool ok;
 	int ret;
 
 	*n = 0;
@@ -75,43 +123,11 @@ int rendezvous_read(const char *dir, const wg_key peer_pub, struct addr *addrs,
 		err_set(err, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
-	root = jsonx_parse_object(text, len, err);
+	ok = rendezvous_parse(text, len, peer_pub, addrs, kinds, max, n, err);
 	free(text);
-	if (!root) {
+	if (!ok) {
 		err_prefix(err, "%s", path);
 		return -EINVAL;
 	}
-	ret = -EINVAL;
-	key_to_base64(want, peer_pub);
-	if (!jsonx_get_str(root, "key", b64, sizeof(b64), true, NULL, err))
-		goto out;
-	if (strcmp(b64, want) != 0) {
-		err_set(err, "%s: written for another key", path);
-		goto out;
-	}
-	list = json_object_get(root, "candidates");
-	if (!json_is_array(list)) {
-		err_set(err, "%s: field 'candidates': expected an array", path);
-		goto out;
-	}
-	json_array_foreach(list, i, c)
-	{
-		if (*n == max)
-			break;
-		if (!jsonx_get_str(c, "endpoint", ep, sizeof(ep), true, NULL, err) ||
-		    !jsonx_get_str(c, "kind", kind, sizeof(kind), true, NULL, err) ||
-		    !addr_parse(&addrs[*n], ep, err)) {
-			err_prefix(err, "%s: candidate %zu", path, i);
-			goto out;
-		}
-		if (!kind_parse(kind, &kinds[*n])) {
-			err_set(err, "%s: candidate %zu: unknown kind `%s'", path, i, kind);
-			goto out;
-		}
-		(*n)++;
-	}
-	ret = 1;
-out:
-	json_decref(root);
-	return ret;
+	return 1;
 }
