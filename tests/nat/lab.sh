@@ -185,6 +185,41 @@ lab_add_host() {
 		lab_fail "nftables rules for $type"
 }
 
+# Two hosts on one LAN (a bridge in the router): ${LAB}hK at 10.0.K.2 and
+# ${LAB}hKb at 10.0.K.3, behind a NAT of the given type (port_restricted_cone
+# or symmetric: the full and restricted cones DNAT to one host).
+# Like most home routers, ours do not hairpin: the hosts reach each other only
+# on the LAN.
+lab_add_lan_pair() {
+	local k=$1 type=$2
+	local inet="${LAB}i" router="${LAB}r$k" wan_ip h n=2
+
+	lab_ns_add "$router"
+	wan_ip=$(lab_public_ip "$k" "$type")
+	ip netns exec "$router" sysctl -qw net.ipv4.ip_forward=1
+	ip -n "$inet" link add "r$k" type veth peer name wan netns "$router"
+	ip -n "$inet" addr add "203.0.113.$((4 * k + 1))/30" dev "r$k"
+	ip -n "$inet" link set "r$k" up
+	ip -n "$router" addr add "$wan_ip/30" dev wan
+	ip -n "$router" link set wan up
+	ip -n "$router" route add default via "203.0.113.$((4 * k + 1))"
+	ip -n "$router" link add lan type bridge
+	ip -n "$router" addr add "10.0.$k.1/24" dev lan
+	ip -n "$router" link set lan up
+	for h in "${LAB}h$k" "${LAB}h${k}b"; do
+		lab_ns_add "$h"
+		ip -n "$router" link add "p$n" type veth peer name eth netns "$h"
+		ip -n "$router" link set "p$n" master lan
+		ip -n "$router" link set "p$n" up
+		ip -n "$h" addr add "10.0.$k.$n/24" dev eth
+		ip -n "$h" link set eth up
+		ip -n "$h" route add default via "10.0.$k.1"
+		n=$((n + 1))
+	done
+	"nat_$type" "" "$wan_ip" | ip netns exec "$router" nft -f - ||
+		lab_fail "nftables rules for $type"
+}
+
 # The part every router shares: forward out freely, in only what NAT let in;
 # drop everything addressed to the router itself from outside.
 nat_common() {
@@ -197,6 +232,7 @@ table ip lab {
 	chain forward {
 		type filter hook forward priority filter; policy drop;
 		iifname "lan" oifname "wan" accept
+		iifname "lan" oifname "lan" accept
 		iifname "wan" oifname "lan" ct state established,related accept
 		iifname "wan" oifname "lan" ct status dnat accept
 	}
