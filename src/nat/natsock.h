@@ -34,7 +34,7 @@ struct natsock {
 	natsock_rx_fn *rx;
 	natsock_timer_fn *timer;
 	void *ctx;
-	uint64_t rx_packets, tx_packets, tx_errors;
+	uint64_t rx_packets, rx_dropped, tx_packets, tx_errors; /* rx_dropped: too long */
 };
 
 /* Binds (port 0: any) and starts receiving.  Returns 0 or -errno; err says what failed. */
