@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/keys.h"
+#include "cli/nat.h"
 #include "crypto/rand.h"
 
 static const struct command {
@@ -13,6 +14,7 @@ static const struct command {
 	{ "genkey", keys_genkey, "Print a new private key (base64, as `wg genkey`)" },
 	{ "pubkey", keys_pubkey, "Read a private key on stdin, print its public key" },
 	{ "party-id", keys_party_id, "Print a new party id, or check and normalise one" },
+	{ "nat", nat_command, "Find this host's NAT type with a STUN server (RFC 5780)" },
 };
 
 static void usage(FILE *f)

@@ -64,3 +64,15 @@ bool nat_type_can_direct(enum nat_type a, enum nat_type b)
 		return false;
 	return direct[a][b];
 }
+
+bool nat_type_can_punch(enum nat_type a, enum nat_type b)
+{
+	bool strict_a = a == NAT_PORT_RESTRICTED_CONE || a == NAT_SYMMETRIC;
+	bool strict_b = b == NAT_PORT_RESTRICTED_CONE || b == NAT_SYMMETRIC;
+
+	if ((unsigned)a >= NAT_TYPE_COUNT || (unsigned)b >= NAT_TYPE_COUNT || a == NAT_UNKNOWN ||
+	    b == NAT_UNKNOWN)
+		return false;
+	/* A symmetric NAT's fresh ports never get through a filter keyed on exact ports. */
+	return !((a == NAT_SYMMETRIC && strict_b) || (b == NAT_SYMMETRIC && strict_a));
+}

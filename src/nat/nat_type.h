@@ -29,4 +29,13 @@ bool nat_type_parse(const char *s, enum nat_type *out) WARN_UNUSED;
  */
 bool nat_type_can_direct(enum nat_type a, enum nat_type b);
 
+/*
+ * Whether our hole punching reaches a direct path (docs/NAT.md, measured in
+ * the NAT lab): every pair of known types except address and port-dependent
+ * filtering facing a symmetric NAT (port-restricted cone or symmetric with
+ * symmetric): 22 of the 25 ordered pairs.  A superset of nat_type_can_direct.
+ * The daemon may go to a relay at once where this says no; it keeps probing.
+ */
+bool nat_type_can_punch(enum nat_type a, enum nat_type b);
+
 #endif

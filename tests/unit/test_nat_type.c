@@ -56,11 +56,37 @@ static void test_matrix(void **state)
 	assert_false(nat_type_can_direct((enum nat_type)42, NAT_OPEN));
 }
 
+static void test_punch(void **state)
+{
+	int count = 0;
+
+	for (int a = 0; a < NAT_TYPE_COUNT; a++) {
+		for (int b = 0; b < NAT_TYPE_COUNT; b++) {
+			bool punch = nat_type_can_punch((enum nat_type)a, (enum nat_type)b);
+
+			assert_int_equal(punch,
+			                 nat_type_can_punch((enum nat_type)b, (enum nat_type)a));
+			/* Everything the seeds allow, we reach too. */
+			if (nat_type_can_direct((enum nat_type)a, (enum nat_type)b))
+				assert_true(punch);
+			count += punch;
+		}
+	}
+	/* 22 of the 25 ordered pairs of known types, as the lab's matrix shows. */
+	assert_int_equal(count, 22);
+	assert_false(nat_type_can_punch(NAT_SYMMETRIC, NAT_SYMMETRIC));
+	assert_false(nat_type_can_punch(NAT_PORT_RESTRICTED_CONE, NAT_SYMMETRIC));
+	assert_true(nat_type_can_punch(NAT_SYMMETRIC, NAT_RESTRICTED_CONE));
+	assert_true(nat_type_can_punch(NAT_PORT_RESTRICTED_CONE, NAT_PORT_RESTRICTED_CONE));
+	assert_false(nat_type_can_punch(NAT_UNKNOWN, NAT_OPEN));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_matrix),
+		cmocka_unit_test(test_punch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,427 @@
+/* test_path.c - probe messages and the path engine: punching through simulated NATs, RTT, replay.
+ */
+#include "test.h"
+
+#include <string.h>
+
+#include "crypto/key.h"
+#include "crypto/rand.h"
+#include "nat/probe.h"
+#include "nat/stun_server.h"
+#include "nat/traversal.h"
+#include "netsim.h"
+#include "util/err.h"
+#include "util/now.h"
+
+enum { MS = NS_PER_MS, SEC = NS_PER_SEC };
+
+static void keypair(wg_key priv, wg_key pub)
+{
+	key_generate_private(priv);
+	key_public_from_private(pub, priv);
+}
+
+static void test_probe_codec(void **state)
+{
+	wg_key a_priv, a_pub, b_priv, b_pub, c_priv, c_pub, sender;
+	uint8_t kab[MAC_KEY_LEN], kba[MAC_KEY_LEN], kac[MAC_KEY_LEN], buf[PROBE_LEN];
+	struct probe_msg m = { .type = PROBE_PONG, .flags = PROBE_F_HAVE_PATH }, got;
+	errmsg err;
+
+	keypair(a_priv, a_pub);
+	keypair(b_priv, b_pub);
+	keypair(c_priv, c_pub);
+	/* Both ends derive one key; another pair gets another. */
+	assert_true(probe_derive_key(kab, a_priv, a_pub, b_pub));
+	assert_true(probe_derive_key(kba, b_priv, b_pub, a_pub));
+	assert_memory_equal(kab, kba, MAC_KEY_LEN);
+	assert_true(probe_derive_key(kac, a_priv, a_pub, c_pub));
+	assert_memory_not_equal(kab, kac, MAC_KEY_LEN);
+	/* A low-order point as the peer's key gives no key. */
+	memset(c_pub, 0, KEY_LEN);
+	assert_false(probe_derive_key(kac, a_priv, a_pub, c_pub));
+
+	memcpy(m.sender, a_pub, KEY_LEN);
+	m.counter = 0x0102030405060708ull;
+	m.txid = 0x1122334455667788ull;
+	assert_true(addr_parse(&m.observed, "203.0.113.7:40000", err));
+	probe_create(buf, &m, kab);
+	assert_true(probe_is(buf, sizeof(buf)));
+	assert_int_equal(buf[0], 0xD1);
+	assert_int_equal(buf[36], 0x01);
+	assert_int_equal(buf[51], 0x88);
+	assert_int_equal(probe_peek(buf, sizeof(buf), sender), PROBE_OK);
+	assert_memory_equal(sender, a_pub, KEY_LEN);
+	assert_int_equal(probe_consume(&got, buf, sizeof(buf), kba), PROBE_OK);
+	assert_int_equal(got.type, PROBE_PONG);
+	assert_int_equal(got.flags, PROBE_F_HAVE_PATH);
+	assert_true(got.counter == m.counter && got.txid == m.txid);
+	assert_true(addr_equal(&got.observed, &m.observed));
+
+	/* Every bit of the message is covered: any flip is refused. */
+	for (size_t bit = 0; bit < PROBE_LEN * 8; bit++) {
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		assert_int_not_equal(probe_consume(&got, buf, sizeof(buf), kab), PROBE_OK);
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	/* Another pair's key: bad MAC.  Wrong sizes, types, versions: refused first. */
+	assert_int_equal(probe_consume(&got, buf, sizeof(buf), kac), PROBE_DROP_MAC);
+	assert_int_equal(probe_peek(buf, PROBE_LEN - 1, sender), PROBE_DROP_LENGTH);
+	buf[0] = 0xD5;
+	assert_int_equal(probe_peek(buf, sizeof(buf), sender), PROBE_DROP_TYPE);
+	buf[0] = PROBE_PONG;
+	buf[1] = 2;
+	assert_int_equal(probe_peek(buf, sizeof(buf), sender), PROBE_DROP_VERSION);
+
+	/* IPv6 observed addresses too. */
+	assert_true(addr_parse(&m.observed, "[2001:db8::7]:1", err));
+	probe_create(buf, &m, kab);
+	assert_int_equal(probe_consume(&got, buf, sizeof(buf), kab), PROBE_OK);
+	assert_true(addr_equal(&got.observed, &m.observed));
+}
+
+/* A party member on a simulated host: STUN and probes through one traversal. */
+struct member {
+	struct traversal trav;
+	struct sim_host *host;
+	wg_key priv, pub;
+	int peer;
+	struct discovery_report report;
+	bool gathered;
+	unsigned events;
+};
+
+struct server {
+	struct stun_server srv;
+	struct sim_host *host;
+};
+
+static void server_rx(void *ctx, const struct addr *to, const struct addr *from, const uint8_t *pkt,
+                      size_t len, uint64_t now_ns)
+{
+	struct server *sv = ctx;
+	uint8_t out[STUN_MAX_LEN];
+	size_t out_len;
+	unsigned out_sock;
+
+	if (stun_server_handle(&sv->srv, 0, from, pkt, len, now_ns, out, sizeof(out), &out_len,
+	                       &out_sock) == STUN_SERVER_REPLY)
+		sim_send(sv->host, &sv->srv.local[0], from, out, out_len);
+}
+
+static void member_rx(void *ctx, const struct addr *to, const struct addr *from, const uint8_t *pkt,
+                      size_t len, uint64_t now_ns)
+{
+	struct member *m = ctx;
+
+	/* Answers leave from the address the datagram came to, as on a real host. */
+	for (size_t i = 0; i < m->host->n_addrs; i++) {
+		if (addr_equal(&m->host->addrs[i], to))
+			m->host->send_from = i;
+	}
+	traversal_input(&m->trav, pkt, len, from, now_ns);
+}
+
+static uint64_t member_timer(void *ctx, uint64_t now_ns)
+{
+	return traversal_timer(&((struct member *)ctx)->trav, now_ns);
+}
+
+static void on_event(void *ctx, const struct path_peer *p)
+{
+	((struct member *)ctx)->events++;
+}
+
+static void on_gathered(void *ctx, const struct discovery_report *r)
+{
+	struct member *m = ctx;
+
+	m->report = *r;
+	m->gathered = true;
+}
+
+static void member_setup(struct sim *s, struct member *m, const char *addr,
+                         enum nat_mapping mapping, enum nat_filtering filtering,
+                         const char *public_ip)
+{
+	memset(m, 0, sizeof(*m));
+	keypair(m->priv, m->pub);
+	m->host = sim_add_host(s, addr, mapping, filtering, public_ip);
+	assert_int_equal(
+	    traversal_init(&m->trav, &m->host->ops, m->priv, 4, 1000, NULL, on_event, m), 0);
+	sim_host_set_handlers(m->host, member_rx, member_timer, m);
+}
+
+static bool both_gathered(void *ctx)
+{
+	struct member *m = ctx;
+
+	return m[0].gathered && m[1].gathered;
+}
+
+static bool both_direct(void *ctx)
+{
+	struct member *m = ctx;
+
+	return path_current(&m[0].trav.paths, (size_t)m[0].peer) &&
+	       path_current(&m[1].trav.paths, (size_t)m[1].peer);
+}
+
+/* Gathers candidates (local + STUN-mapped), swaps them, and probes. */
+static void connect_pair(struct sim *s, struct member *m)
+{
+	struct discovery_config cfg;
+	struct addr srv = sim_addr("198.51.100.1:3478");
+
+	for (int i = 0; i < 2; i++) {
+		discovery_config_init(&cfg, &srv);
+		cfg.binding_only = true;
+		assert_int_equal(
+		    traversal_discover(&m[i].trav, &cfg, s->now_ns, on_gathered, &m[i]), 0);
+		sim_kick(m[i].host);
+	}
+	assert_true(sim_run(s, s->now_ns + 5ull * SEC, both_gathered, m));
+	for (int i = 0; i < 2; i++) {
+		struct member *peer = &m[1 - i];
+		struct addr cands[2] = { peer->host->addrs[0], peer->report.mapped };
+		enum cand_kind kinds[2] = { CAND_LOCAL, CAND_REFLEXIVE };
+
+		m[i].peer = path_add_peer(&m[i].trav.paths, peer->pub, s->now_ns);
+		assert_true(m[i].peer >= 0);
+		path_set_candidates(&m[i].trav.paths, (size_t)m[i].peer, cands, kinds, 2,
+		                    s->now_ns);
+		sim_kick(m[i].host);
+	}
+}
+
+static void server_setup(struct sim *s, struct server *sv)
+{
+	struct stun_server_config cfg = { 0 };
+
+	cfg.primary = sim_addr("198.51.100.1:3478");
+	addr_clear(&cfg.alternate);
+	assert_true(stun_server_init(&sv->srv, &cfg, NULL));
+	sv->host = sim_add_host(s, "198.51.100.1:3478", NAT_MAPPING_NONE, 0, NULL);
+	sim_host_set_handlers(sv->host, server_rx, NULL, sv);
+}
+
+static const struct nat_kind {
+	const char *name;
+	enum nat_mapping mapping;
+	enum nat_filtering filtering;
+} kinds[] = {
+	{ "open", NAT_MAPPING_NONE, NAT_FILTERING_EI },
+	{ "full cone", NAT_MAPPING_EI, NAT_FILTERING_EI },
+	{ "restricted cone", NAT_MAPPING_EI, NAT_FILTERING_AD },
+	{ "port-restricted cone", NAT_MAPPING_EI, NAT_FILTERING_APD },
+	{ "symmetric", NAT_MAPPING_APD, NAT_FILTERING_APD },
+};
+
+/* The 5 x 5 matrix over simulated NATs: 22 direct, and the 3 that cannot be. */
+static void test_punch_matrix(void **state)
+{
+	int direct = 0;
+
+	for (size_t a = 0; a < ARRAY_SIZE(kinds); a++) {
+		for (size_t b = 0; b < ARRAY_SIZE(kinds); b++) {
+			static struct sim s;
+			static struct server sv;
+			static struct member m[2];
+			bool sym_a = kinds[a].mapping == NAT_MAPPING_APD;
+			bool sym_b = kinds[b].mapping == NAT_MAPPING_APD;
+			bool apdf_a = kinds[a].filtering == NAT_FILTERING_APD;
+			bool apdf_b = kinds[b].filtering == NAT_FILTERING_APD;
+			/* Only APD filtering facing APD mapping defeats punching. */
+			bool want = !((sym_a && apdf_b) || (sym_b && apdf_a));
+			bool got;
+
+			sim_init(&s, 10 * MS);
+			server_setup(&s, &sv);
+			member_setup(&s, &m[0],
+			             kinds[a].mapping ? "10.0.1.2:41641" : "192.0.2.10:41641",
+			             kinds[a].mapping, kinds[a].filtering, "203.0.113.1");
+			member_setup(&s, &m[1],
+			             kinds[b].mapping ? "10.0.2.2:41641" : "192.0.2.20:41641",
+			             kinds[b].mapping, kinds[b].filtering, "203.0.113.2");
+			connect_pair(&s, m);
+			got = sim_run(&s, s.now_ns + 8ull * SEC, both_direct, m);
+			print_message("%-20s x %-20s: %s\n", kinds[a].name, kinds[b].name,
+			              got ? "direct" : "none");
+			assert_int_equal(got, want);
+			direct += got;
+			if (got) {
+				/* Direct within a few search rounds, on the peer's public side. */
+				const struct path_peer *p = &m[0].trav.paths.peers[m[0].peer];
+
+				assert_true(p->first_pong_ns - p->started_ns < 1ull * SEC);
+				assert_true(m[0].events >= 1);
+			}
+			traversal_clear(&m[0].trav);
+			traversal_clear(&m[1].trav);
+		}
+	}
+	assert_int_equal(direct, 22);
+}
+
+/* Two paths: the faster wins; a faster one appearing later replaces it; losing it falls back. */
+static void test_best_path(void **state)
+{
+	static struct sim s;
+	static struct server sv;
+	static struct member m[2];
+	struct path_table *t;
+	const struct path_candidate *cur;
+	struct addr slow, fast;
+	enum cand_kind kinds2[2] = { CAND_REFLEXIVE, CAND_LOCAL };
+	char buf[ADDR_STRLEN];
+
+	sim_init(&s, 10 * MS);
+	server_setup(&s, &sv);
+	member_setup(&s, &m[0], "192.0.2.10:41641", NAT_MAPPING_NONE, 0, NULL);
+	member_setup(&s, &m[1], "192.0.2.20:41641", NAT_MAPPING_NONE, 0, NULL);
+	sim_host_add_addr(m[1].host, "192.0.2.21:41641");
+	slow = m[1].host->addrs[0];
+	fast = m[1].host->addrs[1];
+	s.slow_to = slow;
+	s.slow_ns = 30 * MS;
+	connect_pair(&s, m);
+	t = &m[0].trav.paths;
+	/* Only the slow address is known yet: it becomes the path. */
+	assert_true(sim_run(&s, s.now_ns + 2ull * SEC, both_direct, m));
+	cur = path_current(t, (size_t)m[0].peer);
+	assert_string_equal(addr_format(&cur->addr, buf), "192.0.2.20:41641");
+	assert_true(cur->srtt_ns >= 50ull * MS);
+	/* A faster candidate turns up: it is pinged at once and replaces the path. */
+	{
+		struct addr cands[2] = { slow, fast };
+
+		path_set_candidates(t, (size_t)m[0].peer, cands, kinds2, 2, s.now_ns);
+		sim_kick(m[0].host);
+	}
+	sim_run(&s, s.now_ns + 1ull * SEC, NULL, NULL);
+	cur = path_current(t, (size_t)m[0].peer);
+	assert_string_equal(addr_format(&cur->addr, buf), "192.0.2.21:41641");
+	assert_true(cur->srtt_ns < 30ull * MS);
+	/* RTT keeps being measured on the current path. */
+	{
+		uint32_t pongs = cur->pongs;
+
+		sim_run(&s, s.now_ns + 12ull * SEC, NULL, NULL);
+		assert_true(cur->pongs >= pongs + 2);
+	}
+	/* The fast address dies: after the misses, the slow one (still answering) takes over. */
+	m[1].host->n_addrs = 1;
+	sim_run(&s, s.now_ns + 20ull * SEC, NULL, NULL);
+	cur = path_current(t, (size_t)m[0].peer);
+	assert_non_null(cur);
+	assert_string_equal(addr_format(&cur->addr, buf), "192.0.2.20:41641");
+	/* And when every address dies, there is no path. */
+	m[1].host->n_addrs = 0;
+	sim_run(&s, s.now_ns + 20ull * SEC, NULL, NULL);
+	assert_null(path_current(t, (size_t)m[0].peer));
+	traversal_clear(&m[0].trav);
+	traversal_clear(&m[1].trav);
+}
+
+/* Captures what member 0 sends, to replay and tamper with. */
+static uint8_t captured[PROBE_LEN];
+static struct addr captured_to;
+static struct send_ops inner;
+static bool capturing;
+
+static int capture(void *ctx, const struct addr *to, const uint8_t *buf, size_t len)
+{
+	if (capturing && len == PROBE_LEN && buf[0] == PROBE_PING) {
+		memcpy(captured, buf, len);
+		captured_to = *to;
+	}
+	return inner.send(inner.ctx, to, buf, len);
+}
+
+static void test_hostile(void **state)
+{
+	static struct sim s;
+	static struct server sv;
+	static struct member m[2];
+	struct path_table *b;
+	struct addr from;
+	wg_key stranger_priv, stranger_pub;
+	uint8_t key[MAC_KEY_LEN], buf[PROBE_LEN];
+	struct probe_msg msg = { .type = PROBE_PING, .txid = 7, .counter = 1ull << 40 };
+
+	sim_init(&s, 1 * MS);
+	server_setup(&s, &sv);
+	member_setup(&s, &m[0], "192.0.2.10:41641", NAT_MAPPING_NONE, 0, NULL);
+	member_setup(&s, &m[1], "192.0.2.20:41641", NAT_MAPPING_NONE, 0, NULL);
+	inner = m[0].host->ops;
+	m[0].trav.paths.ops.send = capture;
+	capturing = true;
+	connect_pair(&s, m);
+	assert_true(sim_run(&s, s.now_ns + 2ull * SEC, both_direct, m));
+	/* Let the captured ping arrive before replaying it. */
+	capturing = false;
+	sim_run(&s, s.now_ns + 50ull * MS, NULL, NULL);
+	b = &m[1].trav.paths;
+	from = m[0].host->addrs[0];
+
+	/* A replayed ping is not answered. */
+	assert_int_equal(path_input(b, captured, PROBE_LEN, &from, s.now_ns), PROBE_DROP_REPLAY);
+	/* Tampered: bad MAC. */
+	captured[45] ^= 1;
+	assert_int_equal(path_input(b, captured, PROBE_LEN, &from, s.now_ns), PROBE_DROP_MAC);
+	/* Someone outside the party, with a perfectly good key of their own. */
+	keypair(stranger_priv, stranger_pub);
+	assert_true(probe_derive_key(key, stranger_priv, stranger_pub, m[1].pub));
+	memcpy(msg.sender, stranger_pub, KEY_LEN);
+	probe_create(buf, &msg, key);
+	assert_int_equal(path_input(b, buf, PROBE_LEN, &from, s.now_ns), PROBE_DROP_UNKNOWN_PEER);
+	/* A member's key in the sender field, but the stranger's MAC. */
+	memcpy(msg.sender, m[0].pub, KEY_LEN);
+	probe_create(buf, &msg, key);
+	assert_int_equal(path_input(b, buf, PROBE_LEN, &from, s.now_ns), PROBE_DROP_MAC);
+	/* A genuine pong for a ping never sent. */
+	assert_true(probe_derive_key(key, m[0].priv, m[0].pub, m[1].pub));
+	msg.type = PROBE_PONG;
+	msg.counter = m[0].trav.paths.tx_counter + 100;
+	msg.observed = from;
+	probe_create(buf, &msg, key);
+	assert_int_equal(path_input(b, buf, PROBE_LEN, &from, s.now_ns), PROBE_DROP_STALE);
+	assert_int_equal(b->dropped[PROBE_DROP_REPLAY], 1);
+	assert_int_equal(b->dropped[PROBE_DROP_MAC], 2);
+	assert_int_equal(b->dropped[PROBE_DROP_UNKNOWN_PEER], 1);
+	assert_int_equal(b->dropped[PROBE_DROP_STALE], 1);
+
+	/* A member flooding pings gets at most pongs_per_sec answers a second. */
+	{
+		uint64_t before = b->peers[m[1].peer].pongs_tx;
+		int dropped = 0;
+
+		msg.type = PROBE_PING;
+		addr_clear(&msg.observed);
+		for (int i = 0; i < 200; i++) {
+			msg.counter++;
+			probe_create(buf, &msg, key);
+			dropped +=
+			    path_input(b, buf, PROBE_LEN, &from, s.now_ns) == PROBE_DROP_RATE;
+		}
+		assert_true(b->peers[m[1].peer].pongs_tx - before <=
+		            path_config_default.pongs_per_sec);
+		assert_true(dropped >= 150);
+	}
+	traversal_clear(&m[0].trav);
+	traversal_clear(&m[1].trav);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probe_codec),
+		cmocka_unit_test(test_punch_matrix),
+		cmocka_unit_test(test_best_path),
+		cmocka_unit_test(test_hostile),
+	};
+
+	if (!rand_init())
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
