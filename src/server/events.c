@@ -44,12 +44,17 @@ static void unlink_sub(struct subscriber *s)
 	ev->n_subscribers--;
 }
 
-/* The client went away: evhttp frees the request and connection itself. */
+/*
+ * The client went away.  evhttp frees the connection; a reply still in
+ * progress has been detached from it (no connection) and is ours to free.
+ */
 static void on_close(struct evhttp_connection *evcon, void *arg)
 {
 	struct subscriber *s = arg;
 
 	log_debug("events: party %s peer %s: stream closed by client", s->party_id, s->peer_id);
+	if (!evhttp_request_get_connection(s->req))
+		evhttp_request_free(s->req);
 	unlink_sub(s);
 	free(s);
 }
@@ -127,12 +132,17 @@ bool events_parse_payload(const char *payload, size_t len, struct event_msg *out
 	       !memchr(out->json, '\r', out->json_len);
 }
 
-/* The peer id an event is about, for events that end a member's stream. */
+/*
+ * The member whose stream a member_left ends: the one that left, unless the
+ * party is closing (then party_closed, next, ends every stream).
+ */
 static void event_peer_id(const struct event_msg *m, char out[PEER_ID_MAX + 1])
 {
 	json_t *obj = json_loadb(m->json, m->json_len, 0, NULL);
 	const char *id = obj ? json_string_value(json_object_get(obj, "peer_id")) : NULL;
 
+	if (json_is_true(json_object_get(obj, "closing")))
+		id = NULL;
 	snprintf(out, PEER_ID_MAX + 1, "%s", id ? id : "");
 	json_decref(obj);
 }

@@ -325,7 +325,8 @@ static void publish_member(struct registry *r, const char *party_id, const char 
                            const struct peer_info *m)
 {
 	events_publish(r->events, party_id, type, NULL,
-	               json_pack("{s:s, s:o}", "party_id", party_id, "peer", peer_info_to_json(m)));
+	               json_pack("{s:s, s:s, s:o}", "party_id", party_id, "peer_id", m->id, "peer",
+	                         peer_info_to_json(m)));
 }
 
 bool registry_create(struct registry *r, const struct identity *who,
@@ -456,9 +457,11 @@ bool registry_leave(struct registry *r, const char *party_id, const char *peer_i
 	log_info("party %s: peer %s %s%s%s", party_id, peer_id,
 	         why == LEAVE_EXPIRED ? "expired" : "left", closed ? "; party closed" : "",
 	         new_host[0] ? "; new host " : "");
+	/* The last member's stream stays open for party_closed, which ends every stream. */
 	events_publish(r->events, party_id, EVENT_MEMBER_LEFT, NULL,
-	               json_pack("{s:s, s:s, s:s}", "party_id", party_id, "peer_id", peer_id,
-	                         "reason", why == LEAVE_EXPIRED ? "expired" : "left"));
+	               json_pack("{s:s, s:s, s:s, s:b}", "party_id", party_id, "peer_id", peer_id,
+	                         "reason", why == LEAVE_EXPIRED ? "expired" : "left", "closing",
+	                         closed));
 	if (new_host[0])
 		events_publish(r->events, party_id, EVENT_HOST_CHANGED, NULL,
 		               json_pack("{s:s, s:s, s:s}", "party_id", party_id, "host_id",
