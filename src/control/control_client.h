@@ -17,6 +17,8 @@ struct event_base;
  * request (register queues two) and calls back once with the outcome.
  * Requests share one keep-alive connection and complete in order; an event
  * stream has a connection of its own.  docs/CONTROL_API.md is the contract.
+ * A program using it ignores SIGPIPE: a server may close a connection that is
+ * still being written.
  */
 struct control_client;
 

@@ -159,6 +159,7 @@ static void deliver(void *arg, const char *payload, size_t len)
 		log_ratelimited(LL_ERROR, "events: dropped a malformed event (%zu bytes)", len);
 		return;
 	}
+	log_debug("events: party %s: %s%s%s", m.party_id, m.type, m.to[0] ? " to " : "", m.to);
 	closing = strcmp(m.type, EVENT_PARTY_CLOSED) == 0;
 	if (strcmp(m.type, EVENT_MEMBER_LEFT) == 0)
 		event_peer_id(&m, leaving);

@@ -279,7 +279,15 @@ static bool put_member(struct registry *r, struct party_info *party, const struc
 		peer_info_init(&m);
 		snprintf(m.id, sizeof(m.id), "%s", who->peer_id);
 		memcpy(m.public_key, who->public_key, KEY_LEN);
+		/*
+		 * Join times are distinct within a party, so "longest-standing" (the
+		 * next host) follows the order of joins even within one millisecond.
+		 */
 		m.joined_at_ms = now;
+		for (size_t i = 0; i < party->n_members; i++) {
+			if (party->members[i].joined_at_ms >= m.joined_at_ms)
+				m.joined_at_ms = party->members[i].joined_at_ms + 1;
+		}
 		if (!allocate_ip(r, party, who->peer_id, &m.virtual_ip, e))
 			return false;
 	}
@@ -454,9 +462,9 @@ bool registry_leave(struct registry *r, const char *party_id, const char *peer_i
 		goto err;
 	*removed = true;
 	party_info_clear(&party);
-	log_info("party %s: peer %s %s%s%s", party_id, peer_id,
+	log_info("party %s: peer %s %s%s%s%s", party_id, peer_id,
 	         why == LEAVE_EXPIRED ? "expired" : "left", closed ? "; party closed" : "",
-	         new_host[0] ? "; new host " : "");
+	         new_host[0] ? "; new host " : "", new_host);
 	/* The last member's stream stays open for party_closed, which ends every stream. */
 	events_publish(r->events, party_id, EVENT_MEMBER_LEFT, NULL,
 	               json_pack("{s:s, s:s, s:s, s:b}", "party_id", party_id, "peer_id", peer_id,

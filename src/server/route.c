@@ -95,7 +95,7 @@ bool route_match(const char *path, struct route_match *out)
 	char trimmed[ROUTE_PATH_MAX + 1];
 
 	memcpy(trimmed, path, len + 1);
-	if (len > 0 && trimmed[len - 1] == '/')
+	if (len > 1 && trimmed[len - 1] == '/')
 		trimmed[len - 1] = '\0';
 	for (size_t i = 0; i < ROUTE_COUNT; i++) {
 		if (match_path(routes[i].pattern, trimmed, out)) {

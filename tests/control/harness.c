@@ -291,27 +291,41 @@ bool evq_has(const struct ev_queue *q, const char *type, const char *field, cons
 struct evq_wait_ctx {
 	struct ev_queue *q;
 	const char *type, *field, *value;
+	uint64_t deadline_ms;
 };
+
+/* Fails with what did arrive, so a timeout says what went wrong. */
+static void evq_fail(const struct evq_wait_ctx *w, const char *why)
+{
+	char seen[512] = "";
+	size_t n = 0;
+
+	for (size_t k = 0; k < w->q->n && n < sizeof(seen) - 40; k++)
+		n += (size_t)snprintf(seen + n, sizeof(seen) - n, " %s", w->q->items[k].type);
+	fail_msg("%s waiting for a '%s' event (%s=%s); queued:%s", why, w->type,
+	         w->field ? w->field : "-", w->value ? w->value : "-", seen);
+}
 
 static bool evq_ready(void *arg)
 {
 	struct evq_wait_ctx *w = arg;
 
-	if (w->q->ended && find(w->q, w->type, w->field, w->value) < 0)
-		fail_msg("event stream ended (status %d) before a '%s' event", w->q->end_status,
-		         w->type);
-	return find(w->q, w->type, w->field, w->value) >= 0;
+	if (find(w->q, w->type, w->field, w->value) >= 0)
+		return true;
+	if (w->q->ended)
+		evq_fail(w, "the stream ended");
+	if (now_mono_ms() > w->deadline_ms)
+		evq_fail(w, "timed out");
+	return false;
 }
 
 json_t *evq_wait(struct ev_queue *q, const char *type, const char *field, const char *value)
 {
-	struct evq_wait_ctx w = { q, type, field, value };
-	char what[128];
+	struct evq_wait_ctx w = { q, type, field, value, now_mono_ms() + HARNESS_DEADLINE_MS };
 	ssize_t i;
 	json_t *data;
 
-	snprintf(what, sizeof(what), "a '%s' event", type);
-	loop_until(evq_ready, &w, HARNESS_DEADLINE_MS, what);
+	loop_until(evq_ready, &w, 2 * HARNESS_DEADLINE_MS, "an event");
 	i = find(q, type, field, value);
 	data = q->items[i].data;
 	memmove(&q->items[i], &q->items[i + 1], (q->n - (size_t)i - 1) * sizeof(q->items[0]));
