@@ -2,6 +2,7 @@
 #include "server/heartbeat.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -65,45 +66,70 @@ static int64_t table_get(const struct hb_table *t, const char *party, const char
 	return t->cap ? table_slot(t, party, peer)->last_seen_ms : 0;
 }
 
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct hb_entry *x = a, *y = b;
+	int c = strcmp(x->party_id, y->party_id);
+
+	return c ? c : strcmp(x->peer_id, y->peer_id);
+}
+
+/*
+ * Writes in (party, peer) order, so that the writers of several instances
+ * sharing one PostgreSQL database lock rows in the same order and never
+ * deadlock each other.
+ */
 static int write_batch(struct heartbeat *hb, struct hb_table *t, size_t *written, char *err)
 {
-	size_t rows = 0;
-	int rc = 0;
+	size_t rows = 0, n = 0;
+	struct hb_entry *list;
 	bool open = false;
+	int rc = 0;
 
+	*written = 0;
+	list = malloc(t->n * sizeof(*list));
+	if (!list) {
+		err_set(err, "out of memory");
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < t->cap; i++) {
-		const struct hb_entry *e = &t->slots[i];
+		if (t->slots[i].last_seen_ms)
+			list[n++] = t->slots[i];
+	}
+	qsort(list, n, sizeof(*list), entry_cmp);
+	for (size_t i = 0; i < n; i++) {
+		const struct hb_entry *e = &list[i];
 		struct store_param p[] = { SP_T(e->party_id), SP_T(e->peer_id),
 			                   SP_I(e->last_seen_ms) };
 
-		if (!e->last_seen_ms)
-			continue;
 		if (!open) {
 			rc = store_begin(&hb->store, err);
 			if (rc)
-				return rc;
+				goto out;
 			open = true;
 		}
 		rc = store_query(&hb->store,
 		                 "UPDATE members SET last_seen = $3 WHERE party_id = $1 AND "
 		                 "peer_id = $2 AND last_seen < $3",
 		                 p, 3, NULL, NULL, err);
-		if (rc)
-			goto err;
+		if (rc) {
+			store_rollback(&hb->store);
+			goto out;
+		}
 		/* Short transactions keep the write lock free for joins and leaves. */
 		if (++rows % HB_BATCH_ROWS == 0) {
-			rc = store_commit(&hb->store, err);
 			open = false;
+			rc = store_commit(&hb->store, err);
 			if (rc)
-				return rc;
+				goto out;
 		}
 	}
 	if (open)
 		rc = store_commit(&hb->store, err);
-	*written = rows;
-	return rc;
-err:
-	store_rollback(&hb->store);
+out:
+	if (!rc)
+		*written = rows;
+	free(list);
 	return rc;
 }
 
