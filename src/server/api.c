@@ -96,6 +96,23 @@ void api_metrics(struct request *rq)
 	rq->answered = true;
 }
 
+/* Registration is the expensive path: limited per client address. */
+static bool auth_rate_ok(struct request *rq, struct api_error *e)
+{
+	struct server *srv = rq->srv;
+	char *addr = NULL;
+	uint16_t port = 0;
+
+	evhttp_connection_get_peer(evhttp_request_get_connection(rq->req), &addr, &port);
+	if (ratelimit_allow(&srv->auth_limit, addr ? addr : "", now_mono_ms()))
+		return true;
+	evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Retry-After", "1");
+	api_error_set(e, API_TOO_MANY_REQUESTS,
+	              "too many registrations from your address (%g per second), try again",
+	              srv->cfg.auth_rate);
+	return false;
+}
+
 void api_auth_challenge(struct request *rq)
 {
 	struct challenge_request req;
@@ -103,7 +120,8 @@ void api_auth_challenge(struct request *rq)
 	int64_t expires_ms;
 	struct api_error e;
 
-	if (!http_body(rq, &e) || !request_parse_challenge(rq->body, &req, &e) ||
+	if (!auth_rate_ok(rq, &e) || !http_body(rq, &e) ||
+	    !request_parse_challenge(rq->body, &req, &e) ||
 	    !auth_challenge(&rq->srv->auth, req.public_key, sealed, sizeof(sealed), challenge,
 	                    sizeof(challenge), &expires_ms, &e)) {
 		http_reply_error(rq, &e);
@@ -121,7 +139,8 @@ void api_auth_register(struct request *rq)
 	int64_t expires_ms;
 	struct api_error e;
 
-	if (!http_body(rq, &e) || !request_parse_register(rq->body, &req, &e) ||
+	if (!auth_rate_ok(rq, &e) || !http_body(rq, &e) ||
+	    !request_parse_register(rq->body, &req, &e) ||
 	    !auth_register(&rq->srv->auth, req.public_key, req.challenge, req.response, token,
 	                   peer_id, &expires_ms, &e)) {
 		secret_zero(&req, sizeof(req));

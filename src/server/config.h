@@ -16,6 +16,7 @@ enum {
 	CONFIG_DEFAULT_HEARTBEAT_FLUSH_MS = 1000,
 	CONFIG_DEFAULT_EVENTS_PING_MS = 15 * 1000,
 	CONFIG_DEFAULT_CHALLENGE_TTL_MS = 60 * 1000,
+	CONFIG_DEFAULT_AUTH_RATE = 20, /* per second per address */
 };
 
 /* Durations are milliseconds. */
@@ -35,6 +36,7 @@ struct server_config {
 	int64_t heartbeat_flush_ms;
 	int64_t events_ping_ms;
 	int64_t challenge_ttl_ms;
+	double auth_rate; /* registrations per second per address; 0: unlimited */
 };
 
 void config_defaults(struct server_config *cfg);

@@ -32,11 +32,14 @@ static void usage(FILE *f)
 	    "  --relay-timeout DUR      relays not seen this long are removed (10m)\n"
 	    "  --token-ttl DUR          token lifetime (24h)\n"
 	    "  --challenge-ttl DUR      registration challenge lifetime (60s)\n"
+	    "  --auth-rate N            /auth requests per second per client address, 0 for no\n"
+	    "                           limit (%d; bursts of twice that)\n"
 	    "  --heartbeat-flush DUR    how often heartbeats are written (1s)\n"
 	    "  --events-ping DUR        keepalive comment on event streams (15s)\n"
 	    "  --log-level LEVEL        error, info or debug (info)\n"
 	    "DUR is a number with ms, s, m or h (seconds when bare).\n",
-	    CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_MAX_PARTY_SIZE, CONFIG_DEFAULT_MAX_BODY_BYTES);
+	    CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_MAX_PARTY_SIZE, CONFIG_DEFAULT_MAX_BODY_BYTES,
+	    CONFIG_DEFAULT_AUTH_RATE);
 }
 
 static bool parse_duration(const char *s, int64_t *out_ms)
@@ -104,6 +107,7 @@ int main(int argc, char **argv)
 		OPT_HB_FLUSH,
 		OPT_EVENTS_PING,
 		OPT_LOG_LEVEL,
+		OPT_AUTH_RATE,
 		OPT_HELP,
 		OPT_VERSION,
 	};
@@ -124,6 +128,7 @@ int main(int argc, char **argv)
 		{ "heartbeat-flush", required_argument, NULL, OPT_HB_FLUSH },
 		{ "events-ping", required_argument, NULL, OPT_EVENTS_PING },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "auth-rate", required_argument, NULL, OPT_AUTH_RATE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -195,6 +200,10 @@ int main(int argc, char **argv)
 			ok = log_level_parse(optarg, &level);
 			if (ok)
 				log_set_level(level);
+			break;
+		case OPT_AUTH_RATE:
+			ok = parse_size(optarg, 0, 1000000, &n);
+			cfg.auth_rate = (double)n;
 			break;
 		case OPT_HELP:
 			usage(stdout);

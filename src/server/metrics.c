@@ -4,7 +4,7 @@
 #include <event2/buffer.h>
 
 static const int statuses[METRICS_STATUSES - 1] = { 200, 201, 400, 401, 403, 404,
-	                                            405, 409, 413, 415, 503 };
+	                                            405, 409, 413, 429, 503 };
 
 /* Upper bounds in seconds; the last bucket is +Inf. */
 static const double latency_le[METRICS_LATENCY_BUCKETS - 1] = { 0.0005, 0.001, 0.002, 0.005,

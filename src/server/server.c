@@ -36,6 +36,7 @@ void config_defaults(struct server_config *cfg)
 	cfg->heartbeat_flush_ms = CONFIG_DEFAULT_HEARTBEAT_FLUSH_MS;
 	cfg->events_ping_ms = CONFIG_DEFAULT_EVENTS_PING_MS;
 	cfg->challenge_ttl_ms = CONFIG_DEFAULT_CHALLENGE_TTL_MS;
+	cfg->auth_rate = CONFIG_DEFAULT_AUTH_RATE;
 }
 
 static int load_relay_secret(struct server *srv, char *err)
@@ -115,6 +116,7 @@ int server_start(struct server *srv, const struct server_config *cfg, struct eve
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = *cfg;
 	srv->base = base;
+	ratelimit_init(&srv->auth_limit, cfg->auth_rate);
 	rc = load_relay_secret(srv, err);
 	if (rc)
 		return rc;

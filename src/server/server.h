@@ -10,6 +10,7 @@
 #include "server/events.h"
 #include "server/heartbeat.h"
 #include "server/metrics.h"
+#include "server/ratelimit.h"
 #include "server/registry.h"
 #include "server/store.h"
 #include "util/compiler.h"
@@ -32,6 +33,7 @@ struct server {
 	struct auth auth;
 	struct registry registry;
 	struct metrics metrics;
+	struct ratelimit auth_limit; /* the auth routes, per client address */
 	struct event *cleanup_timer;
 	struct event *sigterm, *sigint;
 	char relay_secret_hash[32]; /* BLAKE2b of the relay secret; all zero: none */

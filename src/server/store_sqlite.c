@@ -2,11 +2,13 @@
 #include "server/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/err.h"
 
@@ -72,7 +74,7 @@ static int sqlite_open(struct store *s, const char *url, char *err)
 {
 	struct sqlite_impl *im = calloc(1, sizeof(*im));
 	const char *path = path_of(url);
-	int rc;
+	int rc, fd;
 
 	if (!im)
 		return -ENOMEM;
@@ -82,6 +84,13 @@ static int sqlite_open(struct store *s, const char *url, char *err)
 		rc = -EINVAL;
 		goto err;
 	}
+	/*
+	 * The file holds token hashes and the challenge key: private to the
+	 * server's user.  SQLite gives its -wal and -shm files the same mode.
+	 */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
 	rc = sqlite3_open_v2(
 	    path, &im->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

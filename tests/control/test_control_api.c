@@ -67,8 +67,11 @@ static void spawn(struct server_proc *s, const char *db_url, const char *const *
 	flags[n++] = relay_secret_file;
 	flags[n++] = "--log-level";
 	flags[n++] = "debug";
+	/* Tests register many peers at once; test_auth_rate_limit sets its own. */
+	flags[n++] = "--auth-rate";
+	flags[n++] = "100000";
 	for (size_t i = 0; extra && extra[i]; i++)
-		flags[n++] = extra[i];
+		flags[n++] = extra[i]; /* later flags win */
 	flags[n] = NULL;
 	server_spawn(s, binary, flags);
 }
@@ -962,6 +965,39 @@ static void test_sigkill_restart(void **state)
 	server_stop(&s);
 }
 
+/* Registration is limited per address: a burst, then 429 with a JSON error. */
+static void test_auth_rate_limit(void **state)
+{
+	static const char *const extra[] = { "--auth-rate", "2", NULL };
+	const char *body = "{\"public_key\": \"HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=\"}";
+	struct server_proc s;
+	struct raw_reply rr;
+	char url[300];
+	int ok = 0, limited = 0;
+
+	db_flag(url, sizeof(url));
+	spawn(&s, url, extra);
+	/* A burst of twice the rate passes; requests faster than the rate are then refused. */
+	while (!limited && ok < 200) {
+		raw_call(&s, "POST", "/auth/challenge", NULL, body, strlen(body), &rr);
+		if (rr.r.status == 200) {
+			ok++;
+		} else {
+			assert_int_equal(rr.r.status, 429);
+			assert_non_null(strstr(rr.r.error, "too many registrations"));
+			limited++;
+		}
+		raw_clear(&rr);
+	}
+	assert_true(ok >= 4);
+	assert_int_equal(limited, 1);
+	/* Other routes are not limited. */
+	raw_call(&s, "GET", "/", NULL, NULL, 0, &rr);
+	assert_int_equal(rr.r.status, 200);
+	raw_clear(&rr);
+	server_stop(&s);
+}
+
 /* PostgreSQL: two instances share one database and see each other's events. */
 static void test_two_instances(void **state)
 {
@@ -1046,7 +1082,8 @@ int main(void)
 		cmocka_unit_test(test_impersonation),   cmocka_unit_test(test_events_and_signal),
 		cmocka_unit_test(test_host_migration),  cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_metrics),         cmocka_unit_test(test_cleanup),
-		cmocka_unit_test(test_sigkill_restart), cmocka_unit_test(test_two_instances),
+		cmocka_unit_test(test_sigkill_restart), cmocka_unit_test(test_auth_rate_limit),
+		cmocka_unit_test(test_two_instances),
 	};
 	int failed;
 
