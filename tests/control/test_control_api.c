@@ -22,9 +22,11 @@
 
 #include <cmocka.h>
 
+#include "control/party.h"
 #include "control/party_id.h"
 #include "crypto/key.h"
 #include "harness.h"
+#include "util/err.h"
 #include "util/now.h"
 
 static const char *binary;
@@ -394,6 +396,17 @@ static void test_party_flow(void **state)
 	join_party(c, typed, "carol");
 
 	party = get_party(b, party_id, 200);
+	{
+		/* The daemon reads replies with the foundation's own parser. */
+		struct party_info parsed;
+		errmsg err;
+
+		if (!party_info_from_json(&parsed, party, err))
+			fail_msg("party_info_from_json: %s", err);
+		assert_int_equal(parsed.n_members, 3);
+		assert_string_equal(parsed.host_id, control_client_peer_id(a));
+		party_info_clear(&parsed);
+	}
 	assert_string_equal(jstr(party, "party_id"), party_id);
 	assert_string_equal(jstr(party, "name"), "Friday LAN");
 	assert_string_equal(jstr(party, "host_id"), control_client_peer_id(a));
