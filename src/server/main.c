@@ -1,0 +1,253 @@
+/* main.c - lanrage-control: flags in, modules wired, one loop until SIGTERM. */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/rand.h"
+#include "server/server.h"
+#include "util/err.h"
+#include "util/log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: lanrage-control [options]\n"
+	    "  --listen ADDR            numeric address to listen on (127.0.0.1)\n"
+	    "  --port N                 TCP port, 0 for any free one (%d)\n"
+	    "  --port-file PATH         write the bound port there once listening\n"
+	    "  --db URL                 sqlite:///path/control.db (default "
+	    "sqlite:lanrage-control.db)\n"
+	    "                           or postgresql://user@host/db (libpq URI)\n"
+	    "  --network CIDR           every party's virtual network (10.66.0.0/16)\n"
+	    "  --max-party-size N       members per party (%d)\n"
+	    "  --max-body BYTES         largest request body (%d)\n"
+	    "  --relay-secret-file PATH relays register with this secret; without it, they cannot\n"
+	    "  --cleanup-interval DUR   how often to sweep (60s)\n"
+	    "  --peer-timeout DUR       members not seen this long are removed (5m)\n"
+	    "  --relay-timeout DUR      relays not seen this long are removed (10m)\n"
+	    "  --token-ttl DUR          token lifetime (24h)\n"
+	    "  --challenge-ttl DUR      registration challenge lifetime (60s)\n"
+	    "  --auth-rate N            /auth requests per second per client address, 0 for no\n"
+	    "                           limit (%d; bursts of twice that)\n"
+	    "  --heartbeat-flush DUR    how often heartbeats are written (1s)\n"
+	    "  --events-ping DUR        keepalive comment on event streams (15s)\n"
+	    "  --log-level LEVEL        error, info or debug (info)\n"
+	    "DUR is a number with ms, s, m or h (seconds when bare).\n",
+	    CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_MAX_PARTY_SIZE, CONFIG_DEFAULT_MAX_BODY_BYTES,
+	    CONFIG_DEFAULT_AUTH_RATE);
+}
+
+static bool parse_duration(const char *s, int64_t *out_ms)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0 || v > 1e9)
+		return false;
+	if (strcmp(end, "ms") == 0)
+		*out_ms = (int64_t)v;
+	else if (strcmp(end, "s") == 0 || !*end)
+		*out_ms = (int64_t)(v * 1000);
+	else if (strcmp(end, "m") == 0)
+		*out_ms = (int64_t)(v * 60 * 1000);
+	else if (strcmp(end, "h") == 0)
+		*out_ms = (int64_t)(v * 3600 * 1000);
+	else
+		return false;
+	return *out_ms > 0;
+}
+
+static bool parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool copy_arg(char *dst, size_t size, const char *src)
+{
+	return (size_t)snprintf(dst, size, "%s", src) < size;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("signal %d: stopping", (int)sig);
+	event_base_loopexit(arg, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	enum {
+		OPT_LISTEN = 256,
+		OPT_PORT,
+		OPT_PORT_FILE,
+		OPT_DB,
+		OPT_NETWORK,
+		OPT_MAX_PARTY,
+		OPT_MAX_BODY,
+		OPT_RELAY_SECRET,
+		OPT_CLEANUP,
+		OPT_PEER_TIMEOUT,
+		OPT_RELAY_TIMEOUT,
+		OPT_TOKEN_TTL,
+		OPT_CHALLENGE_TTL,
+		OPT_HB_FLUSH,
+		OPT_EVENTS_PING,
+		OPT_LOG_LEVEL,
+		OPT_AUTH_RATE,
+		OPT_HELP,
+		OPT_VERSION,
+	};
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "port-file", required_argument, NULL, OPT_PORT_FILE },
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "network", required_argument, NULL, OPT_NETWORK },
+		{ "max-party-size", required_argument, NULL, OPT_MAX_PARTY },
+		{ "max-body", required_argument, NULL, OPT_MAX_BODY },
+		{ "relay-secret-file", required_argument, NULL, OPT_RELAY_SECRET },
+		{ "cleanup-interval", required_argument, NULL, OPT_CLEANUP },
+		{ "peer-timeout", required_argument, NULL, OPT_PEER_TIMEOUT },
+		{ "relay-timeout", required_argument, NULL, OPT_RELAY_TIMEOUT },
+		{ "token-ttl", required_argument, NULL, OPT_TOKEN_TTL },
+		{ "challenge-ttl", required_argument, NULL, OPT_CHALLENGE_TTL },
+		{ "heartbeat-flush", required_argument, NULL, OPT_HB_FLUSH },
+		{ "events-ping", required_argument, NULL, OPT_EVENTS_PING },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "auth-rate", required_argument, NULL, OPT_AUTH_RATE },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct server_config cfg;
+	struct server srv;
+	struct event_base *base;
+	struct event *sigterm, *sigint;
+	enum log_level level;
+	uint64_t n;
+	errmsg err;
+	int opt, rc;
+
+	log_init("lanrage-control");
+	config_defaults(&cfg);
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		bool ok = true;
+
+		switch (opt) {
+		case OPT_LISTEN:
+			ok = copy_arg(cfg.listen_addr, sizeof(cfg.listen_addr), optarg);
+			break;
+		case OPT_PORT:
+			ok = parse_size(optarg, 0, 65535, &n);
+			cfg.port = (uint16_t)n;
+			break;
+		case OPT_PORT_FILE:
+			ok = copy_arg(cfg.port_file, sizeof(cfg.port_file), optarg);
+			break;
+		case OPT_DB:
+			ok = copy_arg(cfg.db_url, sizeof(cfg.db_url), optarg);
+			break;
+		case OPT_NETWORK:
+			ok = copy_arg(cfg.network, sizeof(cfg.network), optarg);
+			break;
+		case OPT_MAX_PARTY:
+			ok = parse_size(optarg, 1, PARTY_MEMBERS_MAX, &n);
+			cfg.max_party_size = (size_t)n;
+			break;
+		case OPT_MAX_BODY:
+			ok = parse_size(optarg, 256, 1 << 20, &n);
+			cfg.max_body_bytes = (size_t)n;
+			break;
+		case OPT_RELAY_SECRET:
+			ok = copy_arg(cfg.relay_secret_file, sizeof(cfg.relay_secret_file), optarg);
+			break;
+		case OPT_CLEANUP:
+			ok = parse_duration(optarg, &cfg.cleanup_interval_ms);
+			break;
+		case OPT_PEER_TIMEOUT:
+			ok = parse_duration(optarg, &cfg.peer_timeout_ms);
+			break;
+		case OPT_RELAY_TIMEOUT:
+			ok = parse_duration(optarg, &cfg.relay_timeout_ms);
+			break;
+		case OPT_TOKEN_TTL:
+			ok = parse_duration(optarg, &cfg.token_ttl_ms);
+			break;
+		case OPT_CHALLENGE_TTL:
+			ok = parse_duration(optarg, &cfg.challenge_ttl_ms);
+			break;
+		case OPT_HB_FLUSH:
+			ok = parse_duration(optarg, &cfg.heartbeat_flush_ms);
+			break;
+		case OPT_EVENTS_PING:
+			ok = parse_duration(optarg, &cfg.events_ping_ms);
+			break;
+		case OPT_LOG_LEVEL:
+			ok = log_level_parse(optarg, &level);
+			if (ok)
+				log_set_level(level);
+			break;
+		case OPT_AUTH_RATE:
+			ok = parse_size(optarg, 0, 1000000, &n);
+			cfg.auth_rate = (double)n;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("lanrage-control %s\n", LANRAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		if (!ok) {
+			fprintf(stderr, "lanrage-control: bad value for --%s: `%s'\n",
+			        opts[opt - OPT_LISTEN].name, optarg);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!rand_init()) {
+		fprintf(stderr, "lanrage-control: cannot initialise libsodium\n");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	base = event_base_new();
+	if (!base)
+		return 1;
+	rc = server_start(&srv, &cfg, base, err);
+	if (rc) {
+		log_error("cannot start: %s", err);
+		event_base_free(base);
+		return 1;
+	}
+	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+	sigint = evsignal_new(base, SIGINT, on_signal, base);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
+	event_base_dispatch(base);
+	event_free(sigterm);
+	event_free(sigint);
+	server_stop(&srv);
+	event_base_free(base);
+	libevent_global_shutdown();
+	return 0;
+}
