@@ -111,6 +111,7 @@ ping_t 2 || fail "the session broke after the replays"
 
 step "ours restarted mid-session recovers"
 lab_bg "$T" "$LAB_TMP/ping.log" ping -i 0.2 -w 60 10.66.0.1
+background_ping=$LAB_LAST_PID
 kill "$OURS_PID"
 wait_gone 10 "$OURS_PID" || fail "ours did not stop on SIGTERM"
 test ! -e "/var/run/wireguard/$IF_O.sock" || fail "ours left its socket behind"
@@ -118,13 +119,15 @@ start_ours
 # wireguard-go still holds the old session; it must notice and handshake anew.
 wait_for 40 "wireguard-go reaching the restarted ours" ping_t 1
 ping_o 2 || fail "ping ours -> wireguard-go after the restart"
+kill "$background_ping"
+wait_gone 5 "$background_ping" || fail "the background ping did not stop"
 
 step "a wrong public key gets nothing through"
 KX=$(lab_key)
 PX=$(lab_pub "$KX")
+bad_mac=$(stat_o hs_bad_mac)
 ip netns exec "$T" wg set "$IF_T" peer "$PO" remove
 ip netns exec "$T" wg set "$IF_T" peer "$PX" endpoint 203.0.113.1:51820 allowed-ips 10.66.0.1/32
-bad_mac=$(stat_o hs_bad_mac)
 if ping_t 3; then fail "traffic passed with a wrong key for ours"; fi
 [ "$(stat_o hs_bad_mac)" -gt "$bad_mac" ] || fail "ours did not count the misaddressed handshakes"
 ip netns exec "$O" wg set "$IF_O" peer "$PT" remove
