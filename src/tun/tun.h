@@ -3,8 +3,10 @@
 #define LANRAGE_TUN_TUN_H
 
 #include <net/if.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "util/compiler.h"
 
@@ -22,7 +24,7 @@ enum { TUN_MAX_QUEUES = 8 };
 
 struct tun_ops {
 	ssize_t (*read)(struct tun *tun, int queue, void *buf, size_t len);
-	ssize_t (*write)(struct tun *tun, int queue, const void *buf, size_t len);
+	ssize_t (*writev)(struct tun *tun, int queue, const struct iovec *iov, int n);
 	void (*destroy)(struct tun *tun);
 };
 
@@ -33,6 +35,14 @@ struct tun {
 	int n_queues;
 	int peer_fd; /* the fake's other end (-1 for a real device) */
 	int mtu;
+	/*
+	 * With vnet headers every packet read or written starts with a struct
+	 * vnet_hdr (tun/vnet.h), and reads may return TCP (tso) or UDP (uso)
+	 * super-packets of up to 64 KiB with checksums to complete (tun/gso.h).
+	 */
+	bool vnet;
+	bool tso;
+	bool uso;
 };
 
 static inline ssize_t tun_read(struct tun *tun, int queue, void *buf, size_t len)
@@ -40,9 +50,9 @@ static inline ssize_t tun_read(struct tun *tun, int queue, void *buf, size_t len
 	return tun->ops->read(tun, queue, buf, len);
 }
 
-static inline ssize_t tun_write(struct tun *tun, int queue, const void *buf, size_t len)
+static inline ssize_t tun_writev(struct tun *tun, int queue, const struct iovec *iov, int n)
 {
-	return tun->ops->write(tun, queue, buf, len);
+	return tun->ops->writev(tun, queue, iov, n);
 }
 
 static inline void tun_destroy(struct tun *tun)
@@ -51,8 +61,12 @@ static inline void tun_destroy(struct tun *tun)
 		tun->ops->destroy(tun);
 }
 
-/* Creates (or attaches to) the Linux TUN interface name with n_queues queues; 0 or -errno. */
-int tun_linux_create(struct tun **out, const char *name, int n_queues) WARN_UNUSED;
+/*
+ * Creates (or attaches to) the Linux TUN interface name with n_queues queues,
+ * with vnet headers and as many offloads as the kernel grants when offload is
+ * set; 0 or -errno.
+ */
+int tun_linux_create(struct tun **out, const char *name, int n_queues, bool offload) WARN_UNUSED;
 /* A fake: packets written to the far end (peer_fd) come out of read, and back. */
 int tun_pipe_create(struct tun **out, const char *name, int mtu) WARN_UNUSED;
 

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "tun/iface.h"
+#include "tun/vnet.h"
 
 static ssize_t linux_read(struct tun *tun, int queue, void *buf, size_t len)
 {
@@ -19,11 +21,11 @@ static ssize_t linux_read(struct tun *tun, int queue, void *buf, size_t len)
 	return n < 0 ? -errno : n;
 }
 
-static ssize_t linux_write(struct tun *tun, int queue, const void *buf, size_t len)
+static ssize_t linux_writev(struct tun *tun, int queue, const struct iovec *iov, int n)
 {
-	ssize_t n = write(tun->fds[queue], buf, len);
+	ssize_t w = writev(tun->fds[queue], iov, n);
 
-	return n < 0 ? -errno : n;
+	return w < 0 ? -errno : w;
 }
 
 static void linux_destroy(struct tun *tun)
@@ -35,12 +37,12 @@ static void linux_destroy(struct tun *tun)
 
 static const struct tun_ops linux_ops = {
 	.read = linux_read,
-	.write = linux_write,
+	.writev = linux_writev,
 	.destroy = linux_destroy,
 };
 
 /* Opens one queue of the interface; the fd, or -errno. */
-static int open_queue(const char *name, bool multi, char actual[IF_NAMESIZE])
+static int open_queue(const char *name, bool multi, bool vnet, char actual[IF_NAMESIZE])
 {
 	struct ifreq ifr;
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK), ret;
@@ -48,7 +50,8 @@ static int open_queue(const char *name, bool multi, char actual[IF_NAMESIZE])
 	if (fd < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (multi ? IFF_MULTI_QUEUE : 0);
+	ifr.ifr_flags =
+	    IFF_TUN | IFF_NO_PI | (multi ? IFF_MULTI_QUEUE : 0) | (vnet ? IFF_VNET_HDR : 0);
 	strcpy(ifr.ifr_name, name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		ret = -errno;
@@ -59,7 +62,35 @@ static int open_queue(const char *name, bool multi, char actual[IF_NAMESIZE])
 	return fd;
 }
 
-int tun_linux_create(struct tun **out, const char *name, int n_queues)
+/*
+ * Asks for checksum, TCP and UDP segmentation offloads, then without UDP
+ * (before Linux 6.2), then checksum only.  Offloads apply to the device, so
+ * the first queue's answer holds for all.
+ */
+static void negotiate_offloads(struct tun *tun)
+{
+	static const struct {
+		unsigned flags;
+		bool tso, uso;
+	} tries[] = {
+		{ TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6, true, true },
+		{ TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6, true, false },
+		{ TUN_F_CSUM, false, false },
+	};
+	int hdr_len = VNET_HDR_LEN;
+
+	if (ioctl(tun->fds[0], TUNSETVNETHDRSZ, &hdr_len) < 0)
+		return;
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		if (ioctl(tun->fds[0], TUNSETOFFLOAD, tries[i].flags) == 0) {
+			tun->tso = tries[i].tso;
+			tun->uso = tries[i].uso;
+			return;
+		}
+	}
+}
+
+int tun_linux_create(struct tun **out, const char *name, int n_queues, bool offload)
 {
 	struct tun *tun;
 	int ret;
@@ -74,11 +105,14 @@ int tun_linux_create(struct tun **out, const char *name, int n_queues)
 	tun->peer_fd = -1;
 	for (int i = 0; i < n_queues; i++) {
 		/* The first queue fixes the name (a pattern like "wg%d" is filled in). */
-		ret = open_queue(i ? tun->name : name, n_queues > 1, tun->name);
+		ret = open_queue(i ? tun->name : name, n_queues > 1, offload, tun->name);
 		if (ret < 0)
 			goto err;
 		tun->fds[tun->n_queues++] = ret;
 	}
+	tun->vnet = offload;
+	if (offload)
+		negotiate_offloads(tun);
 	ret = iface_get_mtu(tun->name, &tun->mtu);
 	if (ret < 0)
 		goto err;

@@ -17,11 +17,12 @@ static ssize_t pipe_read(struct tun *tun, int queue, void *buf, size_t len)
 	return n < 0 ? -errno : n;
 }
 
-static ssize_t pipe_write(struct tun *tun, int queue, const void *buf, size_t len)
+static ssize_t pipe_writev(struct tun *tun, int queue, const struct iovec *iov, int n)
 {
-	ssize_t n = send(tun->fds[queue], buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
+	ssize_t w = sendmsg(tun->fds[queue], &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 
-	return n < 0 ? -errno : n;
+	return w < 0 ? -errno : w;
 }
 
 static void pipe_destroy(struct tun *tun)
@@ -34,7 +35,7 @@ static void pipe_destroy(struct tun *tun)
 
 static const struct tun_ops pipe_ops = {
 	.read = pipe_read,
-	.write = pipe_write,
+	.writev = pipe_writev,
 	.destroy = pipe_destroy,
 };
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <string.h>
@@ -57,6 +58,9 @@ static int bind_family(struct udp_socket *s, int family, uint16_t port, bool gro
 		goto err;
 	if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0)
 		goto err;
+	/* Segmentation offloads where the kernel has them (Linux 4.18 and 5.0). */
+	s->gso = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &off, sizeof(off)) == 0;
+	s->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
 	s->fd = fd;
 	s->family = family;
 	s->port = ntohs(family == AF_INET6 ? sa.in6.sin6_port : sa.in4.sin_port);
@@ -146,11 +150,29 @@ static void from_sockaddr(struct addr *out, const struct sockaddr_in6 *sa, sockl
 		addr_clear(out);
 }
 
+/* The GRO segment size a received message carries, or 0. */
+static size_t gro_size(struct msghdr *m)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+			int v;
+
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			return v > 0 ? (size_t)v : 0;
+		}
+	}
+	return 0;
+}
+
 int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n)
 {
 	struct mmsghdr msgs[MAX_BATCH];
 	struct iovec iov[MAX_BATCH];
 	struct sockaddr_in6 names[MAX_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl[MAX_BATCH];
 	int got;
 
 	if (n > MAX_BATCH)
@@ -163,6 +185,10 @@ int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_name = &names[i];
 		msgs[i].msg_hdr.msg_namelen = sizeof(names[i]);
+		if (s->gro) {
+			msgs[i].msg_hdr.msg_control = ctl[i].buf;
+			msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
+		}
 	}
 	got = recvmmsg(s->fd, msgs, (unsigned)n, MSG_DONTWAIT, NULL);
 	if (got < 0)
@@ -170,6 +196,9 @@ int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n)
 	for (int i = 0; i < got; i++) {
 		/* A datagram larger than the slot is truncated; mark it so it is dropped. */
 		pkts[i].len = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len;
+		pkts[i].seg = s->gro ? gro_size(&msgs[i].msg_hdr) : 0;
+		if (pkts[i].seg >= pkts[i].len)
+			pkts[i].seg = 0;
 		from_sockaddr(&pkts[i].addr, &names[i], msgs[i].msg_hdr.msg_namelen);
 	}
 	return got;

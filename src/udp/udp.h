@@ -2,6 +2,7 @@
 #ifndef LANRAGE_UDP_UDP_H
 #define LANRAGE_UDP_UDP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,15 +19,25 @@ struct udp_socket {
 	int fd;
 	int family; /* AF_INET6 (dual-stack) or AF_INET */
 	uint16_t port;
+	bool gso; /* sends equal-sized datagrams to one peer as one (UDP_SEGMENT) */
+	bool gro; /* receives runs of them as one (UDP_GRO): see udp_pkt.seg */
 };
 
-/* A datagram slot in a batch: data/cap supplied by the caller, len and addr filled in. */
+/*
+ * A datagram slot in a batch: data/cap supplied by the caller, len and addr
+ * filled in.  On a GRO socket one slot may hold a run of datagrams from one
+ * sender: all of seg bytes but the last (seg 0: a single datagram); cap should
+ * then be 64 KiB.
+ */
 struct udp_pkt {
 	uint8_t *data;
 	size_t len;
 	size_t cap;
+	size_t seg;
 	struct addr addr;
 };
+
+enum { UDP_MAX_PAYLOAD = 65507, UDP_GSO_MAX_SEGS = 64 };
 
 /*
  * Binds n sockets to one port (0: any free one) as a SO_REUSEPORT group, so
@@ -44,7 +55,10 @@ int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark) WARN_UNUSED;
 
 /* Receives up to n datagrams without blocking: count, 0 when none wait, or -errno. */
 int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n);
-/* Sends n datagrams, each to its addr: how many went (the rest failed), or -errno. */
+/*
+ * Sends n datagrams, each to its addr; on a GSO socket, runs of equal-sized
+ * ones to the same address go as one.  Returns how many datagrams went.
+ */
 int udp_send_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n);
 /* One datagram; 0 or -errno. */
 int udp_send(struct udp_socket *s, const void *data, size_t len, const struct addr *to);

@@ -35,6 +35,7 @@ void wg_config_default(struct wg_config *cfg)
 	wg_timing_default(&cfg->timing);
 	cfg->socket_buffer = WG_DEFAULT_SOCKET_BUFFER;
 	cfg->spin_us = WG_DEFAULT_SPIN_US;
+	cfg->worker_nice = WG_DEFAULT_NICE;
 }
 
 void wg_timing_scale(struct wg_timing *t, unsigned scale)
@@ -492,47 +493,16 @@ void wg_peer_clear_allowed_ips(struct wg_peer *peer)
 
 size_t wg_device_format_stats(struct wg_device *dev, char *buf, size_t len)
 {
-	const struct wg_stats *s = &dev->stats;
+	const struct wg_stats *st = &dev->stats;
 	size_t n = 0;
+	int w;
 
-#define STAT_LINE(name)                                                                            \
-	do {                                                                                       \
-		int w = snprintf(buf + n, len - n, "%s=%llu\n", #name,                             \
-		                 (unsigned long long)atomic_load(&s->name));                       \
-		if (w > 0 && (size_t)w < len - n)                                                  \
-			n += (size_t)w;                                                            \
-	} while (0)
-	STAT_LINE(rx_data);
-	STAT_LINE(rx_keepalive);
-	STAT_LINE(rx_short);
-	STAT_LINE(rx_unknown);
-	STAT_LINE(rx_no_keypair);
-	STAT_LINE(rx_expired);
-	STAT_LINE(rx_bad_auth);
-	STAT_LINE(rx_replay);
-	STAT_LINE(rx_bad_inner);
-	STAT_LINE(rx_not_allowed);
-	STAT_LINE(rx_handshake);
-	STAT_LINE(rx_other);
-	STAT_LINE(rx_queue_full);
-	STAT_LINE(tx_data);
-	STAT_LINE(tx_keepalive);
-	STAT_LINE(tx_no_route);
-	STAT_LINE(tx_no_endpoint);
-	STAT_LINE(tx_bad_packet);
-	STAT_LINE(tx_staged);
-	STAT_LINE(tx_staged_dropped);
-	STAT_LINE(tx_send_failed);
-	STAT_LINE(hs_bad_mac);
-	STAT_LINE(hs_cookie_sent);
-	STAT_LINE(hs_ratelimited);
-	STAT_LINE(hs_rejected);
-	STAT_LINE(hs_initiation_sent);
-	STAT_LINE(hs_initiation_received);
-	STAT_LINE(hs_response_sent);
-	STAT_LINE(hs_response_received);
-	STAT_LINE(hs_cookie_received);
-	STAT_LINE(hs_completed);
-#undef STAT_LINE
+#define WG_STAT_LINE(name)                                                                         \
+	w = snprintf(buf + n, len - n, "%s=%llu\n", #name,                                         \
+	             (unsigned long long)atomic_load_explicit(&st->name, memory_order_relaxed));   \
+	if (w > 0 && (size_t)w < len - n)                                                          \
+		n += (size_t)w;
+	WG_STATS(WG_STAT_LINE)
+#undef WG_STAT_LINE
 	return n;
 }

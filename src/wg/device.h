@@ -54,9 +54,14 @@ struct wg_config {
 	struct wg_timing timing;
 	int socket_buffer; /* bytes per UDP socket, each way: the longest queue we accept */
 	unsigned spin_us;  /* how long an idle worker polls before it sleeps */
+	int worker_nice;   /* the workers' nice value, so other work cannot keep them waiting */
 };
 
-enum { WG_DEFAULT_SOCKET_BUFFER = 512 << 10, WG_DEFAULT_SPIN_US = 100 };
+/*
+ * Polling for 20 ms after traffic keeps workers awake between the ticks of a
+ * game (50 Hz and up) at the cost of a busy core while it plays; 0 turns it off.
+ */
+enum { WG_DEFAULT_SOCKET_BUFFER = 512 << 10, WG_DEFAULT_SPIN_US = 20000, WG_DEFAULT_NICE = -10 };
 void wg_config_default(struct wg_config *cfg);
 
 enum wg_timer_id {
@@ -70,7 +75,8 @@ enum wg_timer_id {
 
 /* A peer timer: any thread moves the deadline; only the control thread fires it (timers.c). */
 struct wg_timer {
-	_Atomic uint64_t deadline_ns; /* monotonic; 0: not pending */
+	_Atomic uint64_t deadline_ns;  /* monotonic; 0: not pending */
+	_Atomic uint64_t scheduled_ns; /* when ev fires; 0: not scheduled (control thread writes) */
 	struct event *ev;
 	struct wg_peer *peer;
 	enum wg_timer_id id;
@@ -121,16 +127,27 @@ struct wg_peer {
 	unsigned staged_head, staged_len;
 };
 
-/* Drop and event counters, all relaxed atomics; wg_device_stats formats them. */
+/*
+ * Drop and event counters, all relaxed atomics, one list for the struct and
+ * for wg_device_format_stats.
+ */
+/* clang-format off */
+#define WG_STATS(X)                                                             \
+	X(rx_data) X(rx_keepalive) X(rx_short) X(rx_unknown) X(rx_no_keypair)   \
+	X(rx_expired) X(rx_bad_auth) X(rx_replay) X(rx_bad_inner)               \
+	X(rx_not_allowed) X(rx_handshake) X(rx_other) X(rx_tun_failed)          \
+	X(rx_queue_full)                                                        \
+	X(tx_data) X(tx_keepalive) X(tx_no_route) X(tx_no_endpoint)             \
+	X(tx_bad_packet) X(tx_staged) X(tx_staged_dropped) X(tx_send_failed)    \
+	X(hs_bad_mac) X(hs_cookie_sent) X(hs_ratelimited) X(hs_rejected)        \
+	X(hs_initiation_sent) X(hs_initiation_received) X(hs_response_sent)     \
+	X(hs_response_received) X(hs_cookie_received) X(hs_completed)
+/* clang-format on */
+
 struct wg_stats {
-	_Atomic uint64_t rx_data, rx_keepalive, rx_short, rx_unknown, rx_no_keypair, rx_expired,
-	    rx_bad_auth, rx_replay, rx_bad_inner, rx_not_allowed, rx_handshake, rx_other,
-	    rx_queue_full;
-	_Atomic uint64_t tx_data, tx_keepalive, tx_no_route, tx_no_endpoint, tx_bad_packet,
-	    tx_staged, tx_staged_dropped, tx_send_failed;
-	_Atomic uint64_t hs_bad_mac, hs_cookie_sent, hs_ratelimited, hs_rejected,
-	    hs_initiation_sent, hs_initiation_received, hs_response_sent, hs_response_received,
-	    hs_cookie_received, hs_completed;
+#define WG_STAT_FIELD(name) _Atomic uint64_t name;
+	WG_STATS(WG_STAT_FIELD)
+#undef WG_STAT_FIELD
 };
 
 /* What workers tell the control thread through the door. */

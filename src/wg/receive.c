@@ -60,10 +60,11 @@ static size_t inner_packet(const uint8_t *plain, size_t len, int *family, const 
 	return 0;
 }
 
-static void receive_data(struct wg_device *dev, int queue, const struct kp_index *kpi,
+static void receive_data(struct worker_io *io, const struct kp_index *kpi,
                          const struct allowedips *routes, uint8_t *data, size_t len,
                          const struct addr *src, uint64_t now_ns)
 {
+	struct wg_device *dev = io->w->dev;
 	const struct wg_timing *t = &dev->timing;
 	struct msg_data *msg = (struct msg_data *)data;
 	struct noise_keypair *kp;
@@ -131,16 +132,20 @@ static void receive_data(struct wg_device *dev, int queue, const struct kp_index
 		STAT(dev, rx_not_allowed);
 		return;
 	}
-	if (tun_write(dev->tun, queue, msg->encrypted, inner_len) < 0) {
-		STAT(dev, rx_bad_inner);
-		return;
+	/* Queued for the TUN; the batch's flush joins runs of TCP segments into one write. */
+	if (!gro_add(io->gro, msg->encrypted, inner_len)) {
+		receive_flush(io);
+		if (!gro_add(io->gro, msg->encrypted, inner_len))
+			return;
 	}
 	STAT(dev, rx_data);
 }
 
-static void receive_one(struct wg_device *dev, int queue, const struct kp_index *kpi,
+static void receive_one(struct worker_io *io, const struct kp_index *kpi,
                         const struct allowedips *routes, struct udp_pkt *p, uint64_t now_ns)
 {
+	struct wg_device *dev = io->w->dev;
+
 	if (p->len < 4) {
 		STAT(dev, rx_short);
 		return;
@@ -151,7 +156,7 @@ static void receive_one(struct wg_device *dev, int queue, const struct kp_index 
 			                        [MSG_COOKIE_REPLY] = MSG_COOKIE_REPLY_LEN };
 
 		if (p->data[0] == MSG_DATA) {
-			receive_data(dev, queue, kpi, routes, p->data, p->len, &p->addr, now_ns);
+			receive_data(io, kpi, routes, p->data, p->len, &p->addr, now_ns);
 			return;
 		}
 		if (p->len != exact[p->data[0]]) {
@@ -175,49 +180,103 @@ static void receive_one(struct wg_device *dev, int queue, const struct kp_index 
 	STAT(dev, rx_unknown);
 }
 
-void receive_datagram(struct wg_device *dev, uint8_t *data, size_t len, const struct addr *src)
+/* Writes a queued unit to the worker's TUN queue. */
+static long write_tun(void *ctx, const struct iovec *iov, int n)
+{
+	struct worker_io *io = ctx;
+	ssize_t w = tun_writev(io->w->dev->tun, io->w->id, iov, n);
+
+	if (w < 0)
+		STAT(io->w->dev, rx_tun_failed);
+	return (long)w;
+}
+
+void receive_flush(struct worker_io *io)
+{
+	gro_flush(io->gro, write_tun, io);
+}
+
+void receive_datagram(struct worker_io *io, uint8_t *data, size_t len, const struct addr *src)
 {
 	struct udp_pkt p = { .data = data, .len = len, .cap = len, .addr = *src };
+	struct wg_device *dev = io->w->dev;
 
-	receive_one(dev, 0, atomic_load(&dev->kp_index), atomic_load(&dev->routes), &p,
-	            now_mono_ns());
+	receive_one(io, atomic_load(&dev->kp_index), atomic_load(&dev->routes), &p, now_mono_ns());
 }
 
 bool receive_io_init(struct worker_io *io)
 {
-	io->rx_bufs = malloc((size_t)WORKER_BATCH * RX_BUF);
-	if (!io->rx_bufs)
+	struct wg_device *dev = io->w->dev;
+	/* A GRO socket may deliver a whole run of datagrams in one slot. */
+	size_t cap = dev->udp[io->w->id].gro ? 65536 : RX_BUF;
+
+	io->rx_bufs = malloc((size_t)WORKER_BATCH * cap);
+	io->gro = malloc(sizeof(*io->gro));
+	if (!io->rx_bufs || !io->gro) {
+		receive_io_clear(io);
 		return false;
+	}
+	gro_init(io->gro, dev->tun->vnet);
+	io->rx_n = io->rx_next = 0;
+	io->rx_off = 0;
 	for (int i = 0; i < WORKER_BATCH; i++)
 		io->rx_pkts[i] =
-		    (struct udp_pkt){ .data = io->rx_bufs + (size_t)i * RX_BUF, .cap = RX_BUF };
+		    (struct udp_pkt){ .data = io->rx_bufs + (size_t)i * cap, .cap = cap };
 	return true;
 }
 
 void receive_io_clear(struct worker_io *io)
 {
 	free(io->rx_bufs);
+	free(io->gro);
 	io->rx_bufs = NULL;
+	io->gro = NULL;
 }
 
 int receive_from_udp(struct worker_io *io, uint64_t now_ns)
 {
 	struct wg_device *dev = io->w->dev;
-	const struct kp_index *kpi;
-	const struct allowedips *routes;
-	int n = udp_recv_batch(&dev->udp[io->w->id], io->rx_pkts, WORKER_BATCH);
+	const struct kp_index *kpi = atomic_load(&dev->kp_index);
+	const struct allowedips *routes = atomic_load(&dev->routes);
+	int done = 0;
 
-	if (n <= 0) {
-		if (n < 0)
-			log_ratelimited(LL_ERROR, "%s: receiving failed: %s", dev->tun->name,
-			                strerror(-n));
-		return 0;
+	if (io->rx_next >= io->rx_n) {
+		int n = udp_recv_batch(&dev->udp[io->w->id], io->rx_pkts, WORKER_BATCH);
+
+		if (n <= 0) {
+			if (n < 0)
+				log_ratelimited(LL_ERROR, "%s: receiving failed: %s",
+				                dev->tun->name, strerror(-n));
+			return 0;
+		}
+		io->rx_n = n;
+		io->rx_next = 0;
+		io->rx_off = 0;
 	}
-	kpi = atomic_load(&dev->kp_index);
-	routes = atomic_load(&dev->routes);
-	for (int i = 0; i < n; i++)
-		receive_one(dev, io->w->id, kpi, routes, &io->rx_pkts[i], now_ns);
-	return n;
+	/* One turn: RX_TURN datagrams; a run of them from one sender counts each. */
+	while (done < RX_TURN && io->rx_next < io->rx_n) {
+		struct udp_pkt *p = &io->rx_pkts[io->rx_next];
+		size_t seg = p->seg ? p->seg : p->len;
+
+		while (done < RX_TURN && io->rx_off < p->len) {
+			struct udp_pkt one = {
+				.data = p->data + io->rx_off,
+				.len = p->len - io->rx_off < seg ? p->len - io->rx_off : seg,
+				.addr = p->addr,
+			};
+
+			receive_one(io, kpi, routes, &one, now_ns);
+			io->rx_off += seg;
+			done++;
+		}
+		if (io->rx_off >= p->len) {
+			io->rx_next++;
+			io->rx_off = 0;
+		}
+	}
+	/* Queued packets point into the slots: write them before the slots are reused. */
+	receive_flush(io);
+	return done;
 }
 
 static bool under_load(struct wg_device *dev, uint64_t now_ns)

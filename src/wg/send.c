@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "crypto/aead.h"
+#include "tun/gso.h"
 #include "util/log.h"
 #include "util/now.h"
 #include "wg/peer.h"
@@ -78,12 +79,17 @@ static int packet_destination(const uint8_t *p, size_t len, const uint8_t **dst)
 	return 0;
 }
 
-/* Routes and encrypts the packet in slot i; queues it for sending or stages it. */
-static void tx_one(struct worker_io *io, const struct allowedips *routes, int i, size_t len,
+static uint8_t *slot(struct worker_io *io, int i)
+{
+	return io->tx_bufs + (size_t)i * TX_BUF;
+}
+
+/* Routes and encrypts the packet in the next free slot; queues it for sending or stages it. */
+static void tx_one(struct worker_io *io, const struct allowedips *routes, size_t len,
                    uint64_t now_ns)
 {
 	struct wg_device *dev = io->w->dev;
-	uint8_t *buf = io->tx_bufs + (size_t)i * TX_BUF, *packet = buf + MSG_DATA_HEADER_LEN;
+	uint8_t *buf = slot(io, io->tx_n), *packet = buf + MSG_DATA_HEADER_LEN;
 	const uint8_t *dst;
 	struct noise_keypair *kp;
 	struct wg_peer *peer;
@@ -140,40 +146,132 @@ static void flush(struct worker_io *io)
 
 bool send_io_init(struct worker_io *io)
 {
-	io->tx_bufs = malloc((size_t)WORKER_BATCH * TX_BUF);
+	io->tx_bufs = malloc((size_t)TX_SLOTS * TX_BUF);
+	io->tx_stage = malloc((size_t)TX_AHEAD * TX_READ_LEN);
 	io->tx_n = 0;
-	return io->tx_bufs != NULL;
+	io->tx_head = io->tx_queued = 0;
+	return io->tx_bufs && io->tx_stage;
 }
 
 void send_io_clear(struct worker_io *io)
 {
 	free(io->tx_bufs);
-	io->tx_bufs = NULL;
+	free(io->tx_stage);
+	io->tx_bufs = io->tx_stage = NULL;
+}
+
+static uint8_t *ahead(struct worker_io *io, unsigned i)
+{
+	return io->tx_stage + (size_t)(i % TX_AHEAD) * TX_READ_LEN;
+}
+
+/* The interface failed: report it once; the worker stops. */
+static int tun_gone(struct worker_io *io, ssize_t err)
+{
+	struct wg_device *dev = io->w->dev;
+
+	if (!atomic_exchange(&dev->tun_gone, true)) {
+		log_error("%s: reading the interface failed: %s; it is gone", dev->tun->name,
+		          strerror((int)-err));
+		door_push_event(&dev->door, WG_EV_TUN_GONE, NULL);
+	}
+	flush(io);
+	return -1;
+}
+
+/* TCP data, which must stay in order behind the rest of its flow; everything else is not. */
+static bool bulk(const struct wg_device *dev, const uint8_t *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	size_t l3, total;
+
+	if (dev->tun->vnet) {
+		if (len < VNET_HDR_LEN || buf[1] != VNET_GSO_NONE)
+			return true;
+		p += VNET_HDR_LEN;
+		len -= VNET_HDR_LEN;
+	}
+	if (len >= 20 && p[0] >> 4 == 4 && p[9] == 6) {
+		l3 = (size_t)(p[0] & 15) * 4;
+		total = (size_t)p[2] << 8 | p[3];
+	} else if (len >= 40 && p[0] >> 4 == 6 && p[6] == 6) {
+		l3 = 40;
+		total = 40 + ((size_t)p[4] << 8 | p[5]);
+	} else {
+		return false;
+	}
+	/* A segment with no payload (a pure ACK, SYN, FIN) carries no data to reorder. */
+	return len < l3 + 20 || total > l3 + (size_t)(p[l3 + 12] >> 4) * 4;
+}
+
+/* One read: with a vnet header, a super-packet cut into pieces and checksums completed. */
+static void tx_read(struct worker_io *io, const struct allowedips *routes, const uint8_t *buf,
+                    size_t len, uint64_t now_ns)
+{
+	struct wg_device *dev = io->w->dev;
+	struct vnet_hdr vh = { 0 };
+	struct gso_packet g;
+
+	if (dev->tun->vnet) {
+		if (len < VNET_HDR_LEN) {
+			STAT(dev, tx_bad_packet);
+			return;
+		}
+		memcpy(&vh, buf, VNET_HDR_LEN);
+		buf += VNET_HDR_LEN;
+		len -= VNET_HDR_LEN;
+	}
+	if (!gso_parse(&g, &vh, buf, len)) {
+		STAT(dev, tx_bad_packet);
+		return;
+	}
+	for (unsigned i = 0; i < g.segs; i++) {
+		size_t piece;
+
+		if (io->tx_n == TX_SLOTS)
+			flush(io);
+		piece = gso_segment(&g, i, slot(io, io->tx_n) + MSG_DATA_HEADER_LEN, MAX_PACKET);
+		if (!piece) {
+			STAT(dev, tx_bad_packet);
+			continue;
+		}
+		tx_one(io, routes, piece, now_ns);
+	}
 }
 
 int send_from_tun(struct worker_io *io, uint64_t now_ns)
 {
 	struct wg_device *dev = io->w->dev;
 	const struct allowedips *routes = atomic_load(&dev->routes);
-	int n;
+	int n = 0;
 
-	for (n = 0; n < WORKER_BATCH; n++) {
-		ssize_t r =
-		    tun_read(dev->tun, io->w->id,
-		             io->tx_bufs + (size_t)n * TX_BUF + MSG_DATA_HEADER_LEN, MAX_PACKET);
+	/* First the bulk that read-ahead queued, in order. */
+	while (io->tx_queued && io->tx_n < TX_SLOTS / 2) {
+		tx_read(io, routes, ahead(io, io->tx_head), io->tx_len[io->tx_head % TX_AHEAD],
+		        now_ns);
+		io->tx_head++;
+		io->tx_queued--;
+		n++;
+	}
+	/* Then new reads: bulk within the turn's budget, interactive always, the rest queued. */
+	while (io->tx_queued < TX_AHEAD) {
+		unsigned i = io->tx_head + io->tx_queued;
+		uint8_t *buf = ahead(io, i);
+		ssize_t r = tun_read(dev->tun, io->w->id, buf, TX_READ_LEN);
 
 		if (r == -EAGAIN || r == -EINTR)
 			break;
-		if (r < 0) {
-			if (!atomic_exchange(&dev->tun_gone, true)) {
-				log_error("%s: reading the interface failed: %s; it is gone",
-				          dev->tun->name, strerror((int)-r));
-				door_push_event(&dev->door, WG_EV_TUN_GONE, NULL);
-			}
-			flush(io);
-			return -1;
+		if (r < 0)
+			return tun_gone(io, r);
+		n++;
+		if (!bulk(dev, buf, (size_t)r)) {
+			tx_read(io, routes, buf, (size_t)r, now_ns);
+		} else if (!io->tx_queued && io->tx_n < TX_SLOTS / 2) {
+			tx_read(io, routes, buf, (size_t)r, now_ns);
+		} else {
+			io->tx_len[i % TX_AHEAD] = (size_t)r;
+			io->tx_queued++;
 		}
-		tx_one(io, routes, n, (size_t)r, now_ns);
 	}
 	flush(io);
 	return n;

@@ -8,8 +8,10 @@
 /* A worker's sending half: TUN -> route -> encrypt -> UDP, in batches. */
 bool send_io_init(struct worker_io *io);
 void send_io_clear(struct worker_io *io);
-/* Reads what waits on the worker's TUN queue (a batch at most) and sends it;
- * returns how many packets were read, or -1 once the interface is gone. */
+/*
+ * Reads what waits on the worker's TUN queue (a batch at most) and sends it;
+ * returns how many reads, or -1 once the interface is gone.
+ */
 int send_from_tun(struct worker_io *io, uint64_t now_ns);
 
 /* Control thread. */

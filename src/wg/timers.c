@@ -17,9 +17,13 @@
  *
  * A timer is an atomic deadline plus a libevent timer owned by the control
  * thread.  Any thread may move the deadline; the libevent timer fires at the
- * deadline it knew, and re-arms if the deadline has since moved later.  So
- * the packet path extends or cancels a timer with one atomic store, and only
- * starting an idle timer from a worker costs a door event.
+ * time it was scheduled for (published in scheduled_ns), does nothing if the
+ * timer was cancelled, and re-schedules itself if the deadline has moved
+ * later.  Cancelling leaves it scheduled.  So the packet path arms, extends
+ * or cancels a timer with atomic stores, and wakes the control thread (a door
+ * event) only for a deadline earlier than the scheduled one: in ping-pong
+ * traffic, where timers are armed and cancelled at every packet, about once
+ * per timer period rather than per packet.
  */
 #include "wg/timers.h"
 
@@ -34,43 +38,61 @@ static bool on_control_thread(const struct wg_peer *peer)
 	return pthread_equal(pthread_self(), peer->dev->control_thread);
 }
 
+/* Control thread: makes sure the libevent timer fires no later than the deadline. */
 static void schedule(struct wg_timer *t)
 {
-	uint64_t d = atomic_load(&t->deadline_ns), now = now_mono_ns();
-	uint64_t wait = d > now ? d - now : 0;
+	uint64_t d = atomic_load(&t->deadline_ns), s = atomic_load(&t->scheduled_ns);
+	uint64_t now = now_mono_ns(), wait = d > now ? d - now : 0;
 	struct timeval tv = { .tv_sec = (time_t)(wait / NS_PER_SEC),
 		              .tv_usec = (suseconds_t)(wait % NS_PER_SEC / 1000) };
 
-	if (d)
-		evtimer_add(t->ev, &tv);
+	if (!d || (s && s <= d))
+		return;
+	atomic_store(&t->scheduled_ns, d);
+	evtimer_add(t->ev, &tv);
+}
+
+/*
+ * After a deadline was stored: the control thread schedules directly; a worker
+ * kicks it only when the timer would otherwise fire too late.  (The worker
+ * stores the deadline, then reads scheduled_ns; fire() clears scheduled_ns,
+ * then reads the deadline: one of the two sees the other's store.)
+ */
+static void deadline_moved(struct wg_peer *peer, struct wg_timer *t, uint64_t d)
+{
+	uint64_t s;
+
+	if (on_control_thread(peer)) {
+		schedule(t);
+		return;
+	}
+	s = atomic_load(&t->scheduled_ns);
+	if (!s || s > d)
+		door_push_event(&peer->dev->door, WG_EV_TIMER_KICK, t);
 }
 
 /* Starts or moves a timer to fire at now + delay. */
 static void mod_timer(struct wg_peer *peer, enum wg_timer_id id, uint64_t delay_ns)
 {
 	struct wg_timer *t = &peer->timers[id];
-	uint64_t old = atomic_exchange(&t->deadline_ns, now_mono_ns() + delay_ns);
+	uint64_t d = now_mono_ns() + delay_ns;
 
-	if (on_control_thread(peer))
-		schedule(t);
-	else if (!old)
-		door_push_event(&peer->dev->door, WG_EV_TIMER_KICK, t);
+	atomic_store(&t->deadline_ns, d);
+	deadline_moved(peer, t, d);
 }
 
 /* Starts a timer only if it is idle; returns whether it was idle. */
 static bool add_timer_if_idle(struct wg_peer *peer, enum wg_timer_id id, uint64_t delay_ns)
 {
 	struct wg_timer *t = &peer->timers[id];
-	uint64_t idle = 0;
+	uint64_t idle = 0, d;
 
 	if (atomic_load_explicit(&t->deadline_ns, memory_order_relaxed))
 		return false;
-	if (!atomic_compare_exchange_strong(&t->deadline_ns, &idle, now_mono_ns() + delay_ns))
+	d = now_mono_ns() + delay_ns;
+	if (!atomic_compare_exchange_strong(&t->deadline_ns, &idle, d))
 		return false;
-	if (on_control_thread(peer))
-		schedule(t);
-	else
-		door_push_event(&peer->dev->door, WG_EV_TIMER_KICK, t);
+	deadline_moved(peer, t, d);
 	return true;
 }
 
@@ -87,11 +109,22 @@ static bool pending(const struct wg_peer *peer, enum wg_timer_id id)
 	return atomic_load_explicit(&peer->timers[id].deadline_ns, memory_order_relaxed) != 0;
 }
 
+/*
+ * Up to a fifteenth of REKEY_TIMEOUT (333 ms of 5 s), as the kernel does.  Jitter
+ * only spreads retries, so a per-thread xorshift seeded once is plenty: the
+ * packet path must not make a getrandom() call per packet.
+ */
 static uint64_t jitter_ns(const struct wg_peer *peer)
 {
-	/* Up to a fifteenth of REKEY_TIMEOUT (333 ms of 5 s), as the kernel does. */
-	return rand_uniform((uint32_t)(peer->dev->timing.rekey_timeout_ns / 15 / 1000 + 1)) *
-	       1000ull;
+	static _Thread_local uint64_t state;
+	uint64_t span = peer->dev->timing.rekey_timeout_ns / 15 / 1000 + 1;
+
+	if (!state)
+		state = rand_u64() | 1;
+	state ^= state << 13;
+	state ^= state >> 7;
+	state ^= state << 17;
+	return state % span * 1000;
 }
 
 static unsigned max_attempts(const struct wg_device *dev)
@@ -159,8 +192,10 @@ static void (*const handlers[TIMER_COUNT])(struct wg_peer *) = {
 static void fire(evutil_socket_t fd, short what, void *arg)
 {
 	struct wg_timer *t = arg;
-	uint64_t d = atomic_load(&t->deadline_ns);
+	uint64_t d;
 
+	atomic_store(&t->scheduled_ns, 0);
+	d = atomic_load(&t->deadline_ns);
 	if (!d || atomic_load(&t->peer->dead))
 		return;
 	if (d > now_mono_ns()) {
@@ -181,6 +216,7 @@ bool timers_init(struct wg_peer *peer)
 		struct wg_timer *t = &peer->timers[i];
 
 		atomic_init(&t->deadline_ns, 0);
+		atomic_init(&t->scheduled_ns, 0);
 		t->peer = peer;
 		t->id = (enum wg_timer_id)i;
 		t->ev = evtimer_new(peer->dev->base, fire, t);

@@ -3,9 +3,12 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "util/now.h"
@@ -22,6 +25,11 @@ static void *worker_main(void *arg)
 		                 { .fd = dev->wake_fd, .events = POLLIN } };
 	uint64_t spin_ns = (uint64_t)dev->config.spin_us * 1000, active_ns = 0;
 
+	/* Without CAP_SYS_NICE this fails, and the worker runs at the normal priority. */
+	if (dev->config.worker_nice &&
+	    setpriority(PRIO_PROCESS, (id_t)gettid(), dev->config.worker_nice) < 0)
+		log_debug("%s: worker %d keeps normal priority: %s", dev->tun->name, w->id,
+		          strerror(errno));
 	if (!send_io_init(&io) || !receive_io_init(&io)) {
 		log_error("%s: out of memory for worker %d", dev->tun->name, w->id);
 		goto out;
@@ -40,9 +48,15 @@ static void *worker_main(void *arg)
 			active_ns = now_ns;
 			continue;
 		}
-		/* A reply is usually microseconds away: poll a while before sleeping. */
-		if (now_ns - active_ns < spin_ns)
+		/*
+		 * More traffic is likely soon (a reply, the next game tick): poll a while
+		 * before sleeping, since waking a sleeping thread costs tens of
+		 * microseconds.  Yielding lets any other runnable thread have the CPU.
+		 */
+		if (now_ns - active_ns < spin_ns) {
+			sched_yield();
 			continue;
+		}
 		grace_offline(&dev->grace, w->id);
 		poll(pfd, 3, -1);
 		active_ns = now_mono_ns();

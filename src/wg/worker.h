@@ -2,18 +2,44 @@
 #ifndef LANRAGE_WG_WORKER_H
 #define LANRAGE_WG_WORKER_H
 
+#include "tun/gro.h"
 #include "wg/device.h"
 
-enum { WORKER_BATCH = 64 };
+/*
+ * A worker alternates between its two directions in short turns, so that
+ * what arrives on one side (a game packet, an ACK, a ping reply) never waits
+ * long behind bulk work on the other.  A turn is about TX_SLOTS pieces of
+ * work (a fraction of a millisecond): on the send side it ends once TX_SLOTS/2
+ * pieces are queued (a TUN read may be a super-packet of many pieces); on the
+ * receive side after RX_TURN datagrams, the rest of the batch read (a slot may
+ * hold a run of dozens) carried over to the next turn.
+ */
+enum { WORKER_BATCH = 64, TX_SLOTS = 128, RX_TURN = 32 };
+
+/*
+ * Read-ahead on the send side: a bulk TCP flow keeps up to a megabyte queued in
+ * the TUN (TCP small queues), in FIFO order, and a game packet or ping that
+ * arrives behind it would wait for all of it.  So after its turn a worker goes
+ * on reading into TX_AHEAD buffers: interactive packets (anything but TCP data)
+ * are sent at once, TCP data waits its turn in order.  When the buffers are
+ * full, reading stops; nothing is dropped.
+ */
+enum { TX_AHEAD = 48, TX_READ_LEN = 10 + 65535 };
 
 /* Per-thread buffers, allocated once when a worker starts. */
 struct worker_io {
 	struct wg_worker *w;
-	uint8_t *tx_bufs;
-	struct udp_pkt tx_out[WORKER_BATCH];
+	uint8_t *tx_stage; /* TX_AHEAD reads of TX_READ_LEN, each with its vnet header */
+	size_t tx_len[TX_AHEAD];
+	unsigned tx_head, tx_queued; /* the bulk reads waiting, a ring over tx_stage */
+	uint8_t *tx_bufs;            /* TX_SLOTS pieces, each with room for its header and tag */
+	struct udp_pkt tx_out[TX_SLOTS];
 	int tx_n;
 	uint8_t *rx_bufs;
 	struct udp_pkt rx_pkts[WORKER_BATCH];
+	int rx_n, rx_next; /* slots read; the first not yet handled */
+	size_t rx_off;     /* how far into rx_pkts[rx_next]'s run */
+	struct gro *gro;   /* decrypted packets waiting to be written */
 };
 
 /* 0 or -errno. */

@@ -165,9 +165,10 @@ static bool env_number(const char *name, long long min, long long max, long long
 	return true;
 }
 
-static bool read_config(struct wg_config *cfg, int *queues)
+static bool read_config(struct wg_config *cfg, int *queues, bool *offload)
 {
 	long long scale = 1, msgs = 0, buffer = WG_DEFAULT_SOCKET_BUFFER, spin = WG_DEFAULT_SPIN_US;
+	long long offloads = 1, nice = WG_DEFAULT_NICE;
 	long long workers = sysconf(_SC_NPROCESSORS_ONLN);
 	struct wg_timing *t = &cfg->timing;
 
@@ -179,11 +180,15 @@ static bool read_config(struct wg_config *cfg, int *queues)
 	    !env_number("LANRAGE_WG_REKEY_AFTER_MESSAGES", 0, INT64_MAX, &msgs) ||
 	    !env_number("LANRAGE_WG_SOCKET_BUFFER", 0, 1 << 30, &buffer) ||
 	    !env_number("LANRAGE_WG_SPIN_US", 0, 100000, &spin) ||
-	    !env_number("LANRAGE_WG_WORKERS", 1, TUN_MAX_QUEUES, &workers))
+	    !env_number("LANRAGE_WG_WORKERS", 1, TUN_MAX_QUEUES, &workers) ||
+	    !env_number("LANRAGE_WG_OFFLOAD", 0, 1, &offloads) ||
+	    !env_number("LANRAGE_WG_NICE", -20, 19, &nice))
 		return false;
+	*offload = offloads;
 	wg_config_default(cfg);
 	cfg->socket_buffer = (int)buffer;
 	cfg->spin_us = (unsigned)spin;
+	cfg->worker_nice = (int)nice;
 	*queues = (int)workers;
 	if (scale > 1) {
 		wg_timing_scale(t, (unsigned)scale);
@@ -209,6 +214,7 @@ int main(int argc, char **argv)
 	struct tun *tun;
 	enum log_level ll;
 	int ready_fd = -1, queues, ret;
+	bool offload;
 	errmsg err;
 
 	for (int i = 1; i < argc; i++) {
@@ -245,7 +251,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lanrage-wg: invalid interface name `%s'\n", ifname);
 		return 2;
 	}
-	if (!read_config(&cfg, &queues))
+	if (!read_config(&cfg, &queues, &offload))
 		return 2;
 	if (!rand_init()) {
 		fprintf(stderr, "lanrage-wg: cannot initialise the crypto library\n");
@@ -257,7 +263,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	ret = tun_linux_create(&tun, ifname, queues);
+	ret = tun_linux_create(&tun, ifname, queues, offload);
 	if (ret < 0) {
 		log_error("%s: cannot create the TUN interface: %s", ifname, strerror(-ret));
 		goto out;
@@ -298,8 +304,11 @@ int main(int argc, char **argv)
 		log_error("cannot handle signals");
 		goto out;
 	}
-	log_info("%s: up (UDP port %u, MTU %d, %d worker%s)", ifname, wg_device_port(dev), tun->mtu,
-	         dev->n_workers, dev->n_workers == 1 ? "" : "s");
+	log_info("%s: up (UDP port %u, MTU %d, %d worker%s, offloads:%s%s%s%s)", ifname,
+	         wg_device_port(dev), tun->mtu, dev->n_workers, dev->n_workers == 1 ? "" : "s",
+	         tun->tso ? " tso" : "", tun->uso ? " uso" : "", dev->udp[0].gso ? " udp-gso" : "",
+	         dev->udp[0].gro ? " udp-gro" : "");
+
 	report_ready(ready_fd, 0);
 	ready_fd = -1;
 	event_base_dispatch(prog.base);

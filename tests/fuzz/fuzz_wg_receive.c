@@ -12,6 +12,7 @@
 #include "util/grace.h"
 #include "wg/device.h"
 #include "wg/receive.h"
+#include "wg/worker.h"
 
 /*
  * The device's key and its one peer's key are fixed, so the seed corpus can
@@ -22,6 +23,8 @@ static const char peer_key[] = "cGVlciBrZXkgZm9yIGZ1enppbmcgbGFucmFnZSB3ZzI=";
 
 static struct event_base *base;
 static struct wg_device *dev;
+static struct wg_worker worker;
+static struct worker_io io;
 
 static void setup(void)
 {
@@ -49,6 +52,12 @@ static void setup(void)
 	if (udp_open(&dev->udp[0], 0, 0) < 0)
 		abort();
 	wg_device_commit(dev);
+	/* Play the part of worker 0. */
+	worker.dev = dev;
+	worker.id = 0;
+	io.w = &worker;
+	if (!receive_io_init(&io))
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -64,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, size);
 	if (!addr_parse(&src, "127.0.0.1:40000", NULL))
 		abort();
-	receive_datagram(dev, buf, size, &src);
+	receive_datagram(&io, buf, size, &src);
+	receive_flush(&io);
 	/* Run the control thread's share: handshakes queued by the receive path. */
 	event_base_loop(base, EVLOOP_NONBLOCK);
 	while (recv(dev->tun->peer_fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
