@@ -8,10 +8,25 @@
 
 enum { TCP_ACK = 0x10, TCP_PSH = 0x08 };
 
-void gro_init(struct gro *g, bool coalesce)
+void gro_init(struct gro *g, bool coalesce, bool udp)
 {
 	g->n = 0;
 	g->coalesce = coalesce;
+	g->udp = coalesce && udp;
+}
+
+/* Plain IPv4 (no options, not a fragment) or IPv6 without extensions; the L3 length or 0. */
+static size_t plain_ip(const uint8_t *p, size_t len, uint8_t proto, int *family)
+{
+	if (len >= 20 && p[0] == 0x45 && p[9] == proto && !(be16_load(p + 6) & 0x3fff)) {
+		*family = AF_INET;
+		return 20;
+	}
+	if (len >= 40 && p[0] >> 4 == 6 && p[6] == proto) {
+		*family = AF_INET6;
+		return 40;
+	}
+	return 0;
 }
 
 /*
@@ -23,20 +38,35 @@ static size_t tcp_candidate(const uint8_t *p, size_t len, int *family, size_t *l
 {
 	size_t doff;
 
-	if (len >= 40 && p[0] == 0x45 && p[9] == 6 && !(be16_load(p + 6) & 0x3fff)) {
-		*family = AF_INET;
-		*l3 = 20;
-	} else if (len >= 60 && p[0] >> 4 == 6 && p[6] == 6) {
-		*family = AF_INET6;
-		*l3 = 40;
-	} else {
+	*l3 = plain_ip(p, len, 6, family);
+	if (!*l3 || len < *l3 + 20)
 		return 0;
-	}
 	doff = (size_t)(p[*l3 + 12] >> 4) * 4;
 	if (doff < 20 || *l3 + doff >= len || (p[*l3 + 13] & (uint8_t) ~(TCP_ACK | TCP_PSH)) ||
 	    !(p[*l3 + 13] & TCP_ACK) || *l3 + doff > GRO_HDR_MAX)
 		return 0;
 	return *l3 + doff;
+}
+
+/* A UDP datagram with a payload, of a size UDP super-packets can carry; the header length or 0. */
+static size_t udp_candidate(const uint8_t *p, size_t len, int *family, size_t *l3)
+{
+	*l3 = plain_ip(p, len, 17, family);
+	if (!*l3 || len <= *l3 + 8 || be16_load(p + *l3 + 4) != len - *l3)
+		return 0;
+	return *l3 + 8;
+}
+
+/* The IP headers agree but for length, id and checksum. */
+static bool same_ip(const struct gro_unit *u, const uint8_t *p)
+{
+	const uint8_t *h = u->hdr;
+
+	if (u->family == AF_INET)
+		/* version/ihl, tos; flags/frag; ttl, proto; addresses */
+		return !memcmp(h, p, 2) && !memcmp(h + 6, p + 6, 4) && !memcmp(h + 12, p + 12, 8);
+	/* version/class/flow label; next header, hop limit, addresses */
+	return !memcmp(h, p, 4) && !memcmp(h + 6, p + 6, 34);
 }
 
 /* Same flow and nothing but length, sequence, checksums and PSH differs from the unit's headers. */
@@ -46,14 +76,10 @@ static bool same_headers(const struct gro_unit *u, const uint8_t *p, size_t hdr)
 
 	if (hdr != u->hdr_len)
 		return false;
-	if (u->family == AF_INET) {
-		/* version/ihl, tos; flags/frag; ttl, proto; addresses */
-		if (memcmp(h, p, 2) || memcmp(h + 6, p + 6, 4) || memcmp(h + 12, p + 12, 8))
-			return false;
-	} else if (memcmp(h, p, 4) || memcmp(h + 6, p + 6, 34)) {
-		/* version/class/flow label; next header, hop limit, addresses */
+	if (!same_ip(u, p))
 		return false;
-	}
+	if (u->proto == 17)
+		return !memcmp(h + u->l3_len, p + u->l3_len, 4); /* the ports */
 	h += u->l3_len;
 	p += u->l3_len;
 	/* ports, ack, data offset, flags but PSH, and every option byte */
@@ -71,7 +97,7 @@ static struct gro_unit *new_unit(struct gro *g)
 	u = &g->units[g->n++];
 	u->n = 0;
 	u->payload = 0;
-	u->tcp = false;
+	u->proto = 0;
 	u->open = false;
 	u->psh = false;
 	return u;
@@ -83,27 +109,34 @@ bool gro_add(struct gro *g, const uint8_t *pkt, size_t len)
 	size_t hdr = 0, l3 = 0, payload;
 	int family = 0;
 
+	uint8_t proto = 6;
+
 	if (g->coalesce)
 		hdr = tcp_candidate(pkt, len, &family, &l3);
+	if (!hdr && g->udp) {
+		hdr = udp_candidate(pkt, len, &family, &l3);
+		proto = 17;
+	}
 	if (hdr) {
 		payload = len - hdr;
 		/* The flow's latest unit, if it is still open and this segment continues it. */
 		for (int i = g->n - 1; i >= 0; i--) {
 			u = &g->units[i];
-			if (!u->tcp || u->family != family ||
+			if (u->proto != proto || u->family != family ||
 			    memcmp(u->hdr + (family == AF_INET ? 12 : 8),
 			           pkt + (family == AF_INET ? 12 : 8),
 			           family == AF_INET ? 8 : 32) ||
 			    memcmp(u->hdr + l3, pkt + l3, 4))
 				continue;
 			if (u->open && same_headers(u, pkt, hdr) &&
-			    be32_load(pkt + l3 + 4) == u->next_seq && payload <= u->len[0] &&
-			    u->n < GRO_MAX_SEGS && hdr + u->payload + payload <= GRO_MAX_BYTES) {
+			    (proto == 17 || be32_load(pkt + l3 + 4) == u->next_seq) &&
+			    payload <= u->len[0] && u->n < GRO_MAX_SEGS &&
+			    hdr + u->payload + payload <= GRO_MAX_BYTES) {
 				u->data[u->n] = pkt + hdr;
 				u->len[u->n++] = payload;
 				u->payload += payload;
 				u->next_seq += (uint32_t)payload;
-				u->psh = pkt[l3 + 13] & TCP_PSH;
+				u->psh = proto == 6 && (pkt[l3 + 13] & TCP_PSH);
 				/* A short or pushed segment ends the run. */
 				u->open = payload == u->len[0] && !u->psh;
 				return true;
@@ -122,9 +155,9 @@ bool gro_add(struct gro *g, const uint8_t *pkt, size_t len)
 		u->len[0] = payload;
 		u->n = 1;
 		u->payload = payload;
-		u->next_seq = be32_load(pkt + l3 + 4) + (uint32_t)payload;
-		u->tcp = true;
-		u->psh = pkt[l3 + 13] & TCP_PSH;
+		u->proto = proto;
+		u->psh = proto == 6 && (pkt[l3 + 13] & TCP_PSH);
+		u->next_seq = proto == 6 ? be32_load(pkt + l3 + 4) + (uint32_t)payload : 0;
 		u->open = !u->psh;
 		return true;
 	}
@@ -141,29 +174,34 @@ bool gro_add(struct gro *g, const uint8_t *pkt, size_t len)
 /* Turns a multi-segment unit's headers into those of one super-packet. */
 static void finish_super(struct gro_unit *u)
 {
-	uint8_t *h = u->hdr, *th = h + u->l3_len;
+	uint8_t *h = u->hdr, *l4 = h + u->l3_len;
 	size_t l4_len = u->hdr_len - u->l3_len + u->payload;
+	bool tcp = u->proto == 6;
 	uint32_t pseudo;
 
 	if (u->family == AF_INET) {
 		be16_store(h + 2, (uint16_t)(u->hdr_len + u->payload));
 		be16_store(h + 10, csum_ipv4_header(h, u->l3_len));
-		pseudo = csum_pseudo(AF_INET, h + 12, h + 16, 6, (uint32_t)l4_len);
+		pseudo = csum_pseudo(AF_INET, h + 12, h + 16, u->proto, (uint32_t)l4_len);
 	} else {
 		be16_store(h + 4, (uint16_t)l4_len);
-		pseudo = csum_pseudo(AF_INET6, h + 8, h + 24, 6, (uint32_t)l4_len);
+		pseudo = csum_pseudo(AF_INET6, h + 8, h + 24, u->proto, (uint32_t)l4_len);
 	}
-	if (u->psh)
-		th[13] |= TCP_PSH;
+	if (tcp && u->psh)
+		l4[13] |= TCP_PSH;
+	if (!tcp)
+		be16_store(l4 + 4, (uint16_t)l4_len);
 	/* A partial checksum: the folded pseudo-header sum, for the kernel to complete. */
-	be16_store(th + 16, (uint16_t)~csum_fold(pseudo));
+	be16_store(l4 + (tcp ? 16 : 6), (uint16_t)~csum_fold(pseudo));
 	u->vh = (struct vnet_hdr){
 		.flags = VNET_F_NEEDS_CSUM,
-		.gso_type = u->family == AF_INET ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6,
+		.gso_type = !tcp                   ? VNET_GSO_UDP_L4
+		            : u->family == AF_INET ? VNET_GSO_TCPV4
+		                                   : VNET_GSO_TCPV6,
 		.hdr_len = (uint16_t)u->hdr_len,
 		.gso_size = (uint16_t)u->len[0],
 		.csum_start = (uint16_t)u->l3_len,
-		.csum_offset = 16,
+		.csum_offset = tcp ? 16 : 6,
 	};
 }
 
@@ -177,7 +215,7 @@ size_t gro_flush(struct gro *g, long (*write)(void *ctx, const struct iovec *iov
 		int n = 0;
 
 		if (g->coalesce) {
-			if (u->tcp && u->n > 1) {
+			if (u->proto && u->n > 1) {
 				finish_super(u);
 			} else {
 				/* Authenticated by the tunnel: the kernel need not verify it. */

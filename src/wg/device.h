@@ -61,7 +61,7 @@ struct wg_config {
  * Polling for 20 ms after traffic keeps workers awake between the ticks of a
  * game (50 Hz and up) at the cost of a busy core while it plays; 0 turns it off.
  */
-enum { WG_DEFAULT_SOCKET_BUFFER = 512 << 10, WG_DEFAULT_SPIN_US = 20000, WG_DEFAULT_NICE = -10 };
+enum { WG_DEFAULT_SOCKET_BUFFER = 512 << 10, WG_DEFAULT_SPIN_US = 20000, WG_DEFAULT_NICE = 0 };
 void wg_config_default(struct wg_config *cfg);
 
 enum wg_timer_id {

@@ -216,7 +216,7 @@ bool receive_io_init(struct worker_io *io)
 		receive_io_clear(io);
 		return false;
 	}
-	gro_init(io->gro, dev->tun->vnet);
+	gro_init(io->gro, dev->tun->vnet, dev->tun->uso);
 	io->rx_n = io->rx_next = 0;
 	io->rx_off = 0;
 	for (int i = 0; i < WORKER_BATCH; i++)

@@ -24,15 +24,23 @@ enum { DEFAULT_MTU = 1420 };
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: lanrage-wg [-f|--foreground] INTERFACE\n"
+	           "       lanrage-wg --stats INTERFACE\n"
 	           "\n"
 	           "Creates the TUN interface INTERFACE and runs a userspace WireGuard device on\n"
 	           "it, configured with `wg` over /var/run/wireguard/INTERFACE.sock, like\n"
 	           "wireguard-go.  Without -f it moves to the background once ready.\n"
+	           "--stats prints a running device's packet and drop counters.\n"
 	           "\n"
 	           "Environment:\n"
 	           "  LOG_LEVEL=error|info|debug   how much to log (default info)\n"
 	           "  WG_PROCESS_FOREGROUND=1      same as -f\n"
 	           "  LANRAGE_WG_SOCKET_DIR=DIR    socket directory (default /var/run/wireguard)\n"
+	           "  LANRAGE_WG_WORKERS=N         packet workers (default: cores, at most 4)\n"
+	           "  LANRAGE_WG_SPIN_US=N         polling after traffic before a worker sleeps\n"
+	           "                               (default 20000; 0 saves CPU, costs latency)\n"
+	           "  LANRAGE_WG_SOCKET_BUFFER=B   UDP socket buffer bytes (default 524288)\n"
+	           "  LANRAGE_WG_OFFLOAD=0|1       segmentation offloads (TSO/GSO/GRO; default 1)\n"
+	           "  LANRAGE_WG_NICE=N            the packet workers' nice value (default 0)\n"
 	           "  LANRAGE_WG_TIME_SCALE=N      tests only: run protocol timers N times faster\n"
 	           "  LANRAGE_WG_REKEY_AFTER_MESSAGES=N  tests only: rekey after N messages\n");
 }

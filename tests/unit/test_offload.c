@@ -260,7 +260,7 @@ static void test_gro_round_trip(void **state)
 		struct vnet_hdr out_vh;
 
 		assert_true(gso_parse(&g, &vh, pkt, len));
-		gro_init(&gro, true);
+		gro_init(&gro, true, true);
 		cap.n = 0;
 		for (unsigned i = 0; i < g.segs; i++) {
 			seg_len[i] = gso_segment(&g, i, segs[i], sizeof(segs[i]));
@@ -284,6 +284,62 @@ static void test_gro_round_trip(void **state)
 	}
 }
 
+/* UDP datagrams of one flow join into a USO super-packet that splits back into them. */
+static void test_gro_udp_round_trip(void **state)
+{
+	static uint8_t pkt[8000], segs[8][2048], again[2048];
+	static struct capture cap;
+	static struct gro gro;
+	struct vnet_hdr vh = { .flags = VNET_F_NEEDS_CSUM,
+		               .gso_type = VNET_GSO_UDP_L4,
+		               .gso_size = 500,
+		               .csum_start = 20,
+		               .csum_offset = 6 };
+	struct vnet_hdr out_vh;
+	struct gso_packet g, g2;
+	size_t len = 20 + 8 + 3200, seg_len[8];
+
+	memset(pkt, 0, 28);
+	pkt[0] = 0x45;
+	be16_store(pkt + 2, (uint16_t)len);
+	pkt[8] = 64;
+	pkt[9] = 17;
+	inet_pton(AF_INET, "10.66.0.1", pkt + 12);
+	inet_pton(AF_INET, "10.66.0.2", pkt + 16);
+	be16_store(pkt + 20, 27015);
+	be16_store(pkt + 22, 27016);
+	for (size_t i = 28; i < len; i++)
+		pkt[i] = (uint8_t)(i * 3);
+	assert_true(gso_parse(&g, &vh, pkt, len));
+	assert_int_equal(g.segs, 7);
+	/* With UDP off only TCP joins: seven writes. */
+	gro_init(&gro, true, false);
+	cap.n = 0;
+	for (unsigned i = 0; i < g.segs; i++) {
+		seg_len[i] = gso_segment(&g, i, segs[i], sizeof(segs[i]));
+		assert_true(gro_add(&gro, segs[i], seg_len[i]));
+	}
+	assert_int_equal(gro_flush(&gro, capture_write, &cap), 7);
+	assert_int_equal(cap.n, 7);
+	/* With UDP on: one. */
+	gro_init(&gro, true, true);
+	cap.n = 0;
+	for (unsigned i = 0; i < g.segs; i++)
+		assert_true(gro_add(&gro, segs[i], seg_len[i]));
+	assert_int_equal(gro_flush(&gro, capture_write, &cap), 7);
+	assert_int_equal(cap.n, 1);
+	memcpy(&out_vh, cap.buf[0], sizeof(out_vh));
+	assert_int_equal(out_vh.gso_type, VNET_GSO_UDP_L4);
+	assert_int_equal(out_vh.gso_size, 500);
+	assert_int_equal(out_vh.csum_offset, 6);
+	assert_true(gso_parse(&g2, &out_vh, cap.buf[0] + VNET_HDR_LEN, cap.len[0] - VNET_HDR_LEN));
+	assert_int_equal(g2.segs, 7);
+	for (unsigned i = 0; i < g2.segs; i++) {
+		assert_int_equal(gso_segment(&g2, i, again, sizeof(again)), seg_len[i]);
+		assert_memory_equal(again, segs[i], seg_len[i]);
+	}
+}
+
 static void test_gro_keeps_apart(void **state)
 {
 	static uint8_t a[3][2048], b[2048], udp[100];
@@ -304,7 +360,7 @@ static void test_gro_keeps_apart(void **state)
 	udp[9] = 17;
 	be16_store(udp + 2, sizeof(udp));
 
-	gro_init(&gro, true);
+	gro_init(&gro, true, true);
 	cap.n = 0;
 	assert_true(gro_add(&gro, a[0], la[0]));
 	assert_true(gro_add(&gro, udp, sizeof(udp)));
@@ -321,7 +377,7 @@ static void test_gro_keeps_apart(void **state)
 	assert_int_equal(cap.len[3], VNET_HDR_LEN + la[2]);
 
 	/* Without a vnet header (a TUN without offloads) every packet goes alone, as is. */
-	gro_init(&gro, false);
+	gro_init(&gro, false, false);
 	cap.n = 0;
 	assert_true(gro_add(&gro, a[0], la[0]));
 	assert_true(gro_add(&gro, a[1], la[1]));
@@ -339,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_split_udp_and_single),
 		cmocka_unit_test(test_parse_refuses),
 		cmocka_unit_test(test_gro_round_trip),
+		cmocka_unit_test(test_gro_udp_round_trip),
 		cmocka_unit_test(test_gro_keeps_apart),
 	};
 
