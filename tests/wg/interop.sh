@@ -8,10 +8,11 @@
 #   | UDP 51820              | 203.0.113.2/24 | UDP 51820              |
 #   +------------------------+                +------------------------+
 #
-# Shows: pings both ways; a 50 MB TCP transfer each way with matching
-# checksums; the handshake started from either side; ours restarted in the
-# middle of a session recovers; a wrong public key gets no traffic through;
-# a replayed data packet is dropped and counted.
+# Shows: pings both ways, IPv4 and IPv6 inside the tunnel; a 50 MB TCP
+# transfer each way with matching checksums; the handshake started from either
+# side; `wg showconf` and `wg syncconf` against ours; ours restarted in the
+# middle of a session recovers; a wrong public key gets no traffic through; a
+# replayed data packet is dropped and counted.
 set -euo pipefail
 OURS=$(realpath "$1")
 WGTEST=$(realpath "$2")
@@ -40,8 +41,9 @@ start_ours() {
 	OURS_PID=$LAB_LAST_PID
 	wait_for 10 "our UAPI socket" test -S "/var/run/wireguard/$IF_O.sock"
 	ip netns exec "$O" wg set "$IF_O" private-key "$LAB_TMP/ko" listen-port 51820 \
-		peer "$PT" endpoint 203.0.113.2:51820 allowed-ips 10.66.0.2/32
+		peer "$PT" endpoint 203.0.113.2:51820 allowed-ips 10.66.0.2/32,fd66::2/128
 	ip -n "$O" addr add 10.66.0.1/24 dev "$IF_O"
+	ip -n "$O" addr add fd66::1/64 dev "$IF_O" nodad
 	ip -n "$O" link set "$IF_O" up
 }
 
@@ -50,8 +52,9 @@ start_ours
 lab_bg "$T" "$LAB_TMP/theirs.log" env LOG_LEVEL=verbose WG_PROCESS_FOREGROUND=1 wireguard-go "$IF_T"
 wait_for 10 "wireguard-go's UAPI socket" test -S "/var/run/wireguard/$IF_T.sock"
 ip netns exec "$T" wg set "$IF_T" private-key "$LAB_TMP/kt" listen-port 51820 \
-	peer "$PO" endpoint 203.0.113.1:51820 allowed-ips 10.66.0.1/32
+	peer "$PO" endpoint 203.0.113.1:51820 allowed-ips 10.66.0.1/32,fd66::1/128
 ip -n "$T" addr add 10.66.0.2/24 dev "$IF_T"
+ip -n "$T" addr add fd66::2/64 dev "$IF_T" nodad
 ip -n "$T" link set "$IF_T" up
 ip netns exec "$O" wg show "$IF_O" | grep -q "peer: $PT" || fail "wg show lists no peer"
 [ "$(ip netns exec "$O" wg show "$IF_O" public-key)" = "$PO" ] || fail "wg derives another public key"
@@ -63,13 +66,36 @@ ping_o 3 || fail "ping ours -> wireguard-go"
 ping_t 3 || fail "ping wireguard-go -> ours"
 ip netns exec "$T" wg show "$IF_T" latest-handshakes | awk '{ exit !($2 > 0) }' ||
 	fail "wireguard-go reports no handshake"
+ip netns exec "$O" ping -6 -c 3 -i 0.2 -W 2 fd66::2 >/dev/null || fail "IPv6 ping ours -> wireguard-go"
+ip netns exec "$T" ping -6 -c 3 -i 0.2 -W 2 fd66::1 >/dev/null || fail "IPv6 ping wireguard-go -> ours"
+
+step "wg showconf and wg syncconf against ours"
+ip netns exec "$O" wg showconf "$IF_O" >"$LAB_TMP/conf"
+grep -q "^PrivateKey = $(cat "$LAB_TMP/ko")$" "$LAB_TMP/conf" || fail "showconf: private key"
+grep -q "^ListenPort = 51820$" "$LAB_TMP/conf" || fail "showconf: listen port"
+grep -q "^PublicKey = $PT$" "$LAB_TMP/conf" || fail "showconf: peer"
+grep -q "^AllowedIPs = 10.66.0.2/32, fd66::2/128$" "$LAB_TMP/conf" || fail "showconf: allowed IPs"
+# syncconf applies only the difference: an extra allowed IP appears, the session stays.
+sed 's|^AllowedIPs = .*|AllowedIPs = 10.66.0.2/32, fd66::2/128, 192.0.2.0/24|' "$LAB_TMP/conf" \
+	>"$LAB_TMP/conf2"
+before_hs=$(ip netns exec "$O" wg show "$IF_O" latest-handshakes | awk '{ print $2 }')
+ip netns exec "$O" wg syncconf "$IF_O" "$LAB_TMP/conf2"
+ip netns exec "$O" wg show "$IF_O" allowed-ips | grep -q "192.0.2.0/24" || fail "syncconf not applied"
+[ "$(ip netns exec "$O" wg show "$IF_O" latest-handshakes | awk '{ print $2 }')" = "$before_hs" ] ||
+	fail "syncconf restarted the session"
+ping_o 2 || fail "ping after syncconf"
+ip netns exec "$O" wg syncconf "$IF_O" "$LAB_TMP/conf"
+ip netns exec "$O" wg show "$IF_O" allowed-ips | grep -q "192.0.2.0/24" && fail "syncconf did not remove"
+
 
 step "handshake started by wireguard-go"
 # Fresh sessions on both sides: remove and re-add the peers.
 ip netns exec "$O" wg set "$IF_O" peer "$PT" remove
 ip netns exec "$T" wg set "$IF_T" peer "$PO" remove
-ip netns exec "$O" wg set "$IF_O" peer "$PT" endpoint 203.0.113.2:51820 allowed-ips 10.66.0.2/32
-ip netns exec "$T" wg set "$IF_T" peer "$PO" endpoint 203.0.113.1:51820 allowed-ips 10.66.0.1/32
+ip netns exec "$O" wg set "$IF_O" peer "$PT" endpoint 203.0.113.2:51820 \
+	allowed-ips 10.66.0.2/32,fd66::2/128
+ip netns exec "$T" wg set "$IF_T" peer "$PO" endpoint 203.0.113.1:51820 \
+	allowed-ips 10.66.0.1/32,fd66::1/128
 before=$(stat_o hs_initiation_received)
 ping_t 3 || fail "ping wireguard-go -> ours after re-adding peers"
 [ "$(stat_o hs_initiation_received)" -gt "$before" ] || fail "wireguard-go did not initiate"
