@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "crypto/rand.h"
+#include "nat/stun.h"
+#include "nat/stun_listener.h"
 #include "server/server.h"
+#include "util/addr.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -37,6 +40,10 @@ static void usage(FILE *f)
 	    "  --heartbeat-flush DUR    how often heartbeats are written (1s)\n"
 	    "  --events-ping DUR        keepalive comment on event streams (15s)\n"
 	    "  --log-level LEVEL        error, info or debug (info)\n"
+	    "  --stun ADDR:PORT         answer STUN there (the --listen address, port 3478);\n"
+	    "                           `none' for no STUN server\n"
+	    "  --stun-alternate ADDR:PORT  a second address and port, for RFC 5780 NAT\n"
+	    "                           behaviour discovery\n"
 	    "DUR is a number with ms, s, m or h (seconds when bare).\n",
 	    CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_MAX_PARTY_SIZE, CONFIG_DEFAULT_MAX_BODY_BYTES,
 	    CONFIG_DEFAULT_AUTH_RATE);
@@ -108,6 +115,8 @@ int main(int argc, char **argv)
 		OPT_EVENTS_PING,
 		OPT_LOG_LEVEL,
 		OPT_AUTH_RATE,
+		OPT_STUN,
+		OPT_STUN_ALTERNATE,
 		OPT_HELP,
 		OPT_VERSION,
 	};
@@ -129,10 +138,17 @@ int main(int argc, char **argv)
 		{ "events-ping", required_argument, NULL, OPT_EVENTS_PING },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "auth-rate", required_argument, NULL, OPT_AUTH_RATE },
+		{ "stun", required_argument, NULL, OPT_STUN },
+		{ "stun-alternate", required_argument, NULL, OPT_STUN_ALTERNATE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct stun_server_config stun_cfg = { .software = "LANrage " LANRAGE_VERSION };
+	static struct stun_server stun;
+	struct stun_listener stun_listener;
+	char stun_spec[ADDR_STRLEN + 8] = "";
+	bool stun_on = false;
 	struct server_config cfg;
 	struct server srv;
 	struct event_base *base;
@@ -205,6 +221,12 @@ int main(int argc, char **argv)
 			ok = parse_size(optarg, 0, 1000000, &n);
 			cfg.auth_rate = (double)n;
 			break;
+		case OPT_STUN:
+			ok = copy_arg(stun_spec, sizeof(stun_spec), optarg);
+			break;
+		case OPT_STUN_ALTERNATE:
+			ok = addr_parse(&stun_cfg.alternate, optarg, NULL);
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			return 0;
@@ -229,6 +251,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lanrage-control: cannot initialise libsodium\n");
 		return 1;
 	}
+	/* The STUN server (nat/stun_server): on the HTTP address, port 3478, unless told. */
+	if (!stun_spec[0])
+		snprintf(stun_spec, sizeof(stun_spec), "%s%s%s:%d",
+		         strchr(cfg.listen_addr, ':') ? "[" : "", cfg.listen_addr,
+		         strchr(cfg.listen_addr, ':') ? "]" : "", STUN_DEFAULT_PORT);
+	stun_on = strcmp(stun_spec, "none") != 0;
+	if (stun_on && (!addr_parse(&stun_cfg.primary, stun_spec, err) ||
+	                !stun_server_init(&stun, &stun_cfg, err))) {
+		fprintf(stderr, "lanrage-control: --stun: %s\n", err);
+		return 2;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();
 	if (!base)
@@ -239,6 +272,16 @@ int main(int argc, char **argv)
 		event_base_free(base);
 		return 1;
 	}
+	if (stun_on && stun_listener_start(&stun_listener, base, &stun, err) < 0) {
+		log_error("cannot start the STUN server: %s (use --stun ADDR:PORT or --stun none)",
+		          err);
+		server_stop(&srv);
+		event_base_free(base);
+		return 1;
+	}
+	if (stun_on)
+		log_info("STUN on %s%s", stun_spec,
+		         stun_server_rfc5780(&stun) ? " with RFC 5780 behaviour discovery" : "");
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	event_add(sigterm, NULL);
@@ -246,6 +289,8 @@ int main(int argc, char **argv)
 	event_base_dispatch(base);
 	event_free(sigterm);
 	event_free(sigint);
+	if (stun_on)
+		stun_listener_stop(&stun_listener);
 	server_stop(&srv);
 	event_base_free(base);
 	libevent_global_shutdown();

@@ -135,6 +135,9 @@ void server_spawn(struct server_proc *s, const char *binary, const char *const *
 	argv[n++] = "0";
 	argv[n++] = "--port-file";
 	argv[n++] = port_file;
+	/* Port 3478 is one per machine: tests/control/stun.sh covers STUN in its own namespace. */
+	argv[n++] = "--stun";
+	argv[n++] = "none";
 	for (size_t i = 0; flags && flags[i] && n < ARRAY_SIZE(argv) - 1; i++)
 		argv[n++] = flags[i];
 	argv[n] = NULL;
