@@ -12,6 +12,7 @@
 #include "nat/ifaddr.h"
 #include "nat/natsock.h"
 #include "nat/stun_client.h"
+#include "util/num.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/now.h"
@@ -48,7 +49,7 @@ static bool resolve(const char *s, struct addr *out, char *err)
 {
 	char host[256], *colon;
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res;
-	unsigned long port = STUN_DEFAULT_PORT;
+	uint64_t port = STUN_DEFAULT_PORT;
 	int rc;
 
 	if (addr_parse(out, s, NULL))
@@ -63,11 +64,8 @@ static bool resolve(const char *s, struct addr *out, char *err)
 	strcpy(host, s);
 	colon = strchr(host, ':');
 	if (colon) {
-		char *end;
-
 		*colon = '\0';
-		port = strtoul(colon + 1, &end, 10);
-		if (!colon[1] || *end || port == 0 || port > 65535)
+		if (!num_parse_u64(colon + 1, 1, 65535, &port))
 			goto bad;
 	}
 	for (const char *p = host; *p; p++) {
@@ -234,23 +232,13 @@ static void print_json(const struct discovery_report *r, const struct addr *loca
 	json_decref(root);
 }
 
-static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	if (!s || !*s || *s == '-')
-		return false;
-	*out = strtoul(s, &end, 10);
-	return *end == '\0' && *out <= max;
-}
-
 int nat_command(int argc, char **argv)
 {
 	struct nat_run *run;
 	struct discovery_config cfg;
 	struct addr server, bind_to;
 	const char *stun = NULL, *bind_ip = "0.0.0.0";
-	unsigned long port = 0, rto = 0, attempts = 0;
+	uint64_t port = 0, rto = 0, attempts = 0;
 	bool json = false;
 	errmsg err;
 	int n, ret = 1;
@@ -271,10 +259,10 @@ int nat_command(int argc, char **argv)
 			stun = val;
 		} else if (!strcmp(arg, "--bind") && val) {
 			bind_ip = val;
-		} else if (!strcmp(arg, "--port") && parse_uint(val, 65535, &port)) {
-		} else if (!strcmp(arg, "--rto") && parse_uint(val, STUN_RTO_MAX_MS, &rto) && rto) {
-		} else if (!strcmp(arg, "--attempts") && parse_uint(val, STUN_RC_MAX, &attempts) &&
-		           attempts) {
+		} else if (!strcmp(arg, "--port") && num_parse_u64(val, 0, 65535, &port)) {
+		} else if (!strcmp(arg, "--rto") && num_parse_u64(val, 1, STUN_RTO_MAX_MS, &rto)) {
+		} else if (!strcmp(arg, "--attempts") &&
+		           num_parse_u64(val, 0, STUN_RC_MAX, &attempts) && attempts) {
 		} else {
 			fprintf(stderr, "lanrage nat: bad or missing value for `%s'\n\n", arg);
 			usage(stderr);

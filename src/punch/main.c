@@ -13,6 +13,7 @@
 #include "nat/natsock.h"
 #include "nat/traversal.h"
 #include "punch/rendezvous.h"
+#include "util/num.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/now.h"
@@ -247,21 +248,11 @@ static void report(const struct punch *pu)
 	json_decref(root);
 }
 
-static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	if (!s || !*s || *s == '-')
-		return false;
-	*out = strtoul(s, &end, 10);
-	return *end == '\0' && *out <= max;
-}
-
 int main(int argc, char **argv)
 {
 	static struct punch pu;
 	const char *key_file = NULL, *peer = NULL, *stun = NULL;
-	unsigned long port = 0, timeout = DEFAULT_TIMEOUT_SEC, linger = DEFAULT_LINGER_MS;
+	uint64_t port = 0, timeout = DEFAULT_TIMEOUT_SEC, linger = DEFAULT_LINGER_MS;
 	struct addr bind_to, server;
 	struct send_ops ops;
 	wg_key priv;
@@ -292,11 +283,11 @@ int main(int argc, char **argv)
 			pu.dir = val;
 		else if (!strcmp(arg, "--stun") && val)
 			stun = val;
-		else if (!strcmp(arg, "--port") && parse_uint(val, 65535, &port))
+		else if (!strcmp(arg, "--port") && num_parse_u64(val, 0, 65535, &port))
 			continue;
-		else if (!strcmp(arg, "--timeout") && parse_uint(val, 3600, &timeout) && timeout)
+		else if (!strcmp(arg, "--timeout") && num_parse_u64(val, 1, 3600, &timeout))
 			continue;
-		else if (!strcmp(arg, "--linger") && parse_uint(val, 600000, &linger))
+		else if (!strcmp(arg, "--linger") && num_parse_u64(val, 0, 600000, &linger))
 			continue;
 		else {
 			fprintf(stderr, "lanrage-punch: bad or missing value for `%s'\n\n", arg);

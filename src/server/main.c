@@ -11,6 +11,7 @@
 #include "nat/stun.h"
 #include "nat/stun_listener.h"
 #include "server/server.h"
+#include "util/num.h"
 #include "util/addr.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -69,19 +70,6 @@ static bool parse_duration(const char *s, int64_t *out_ms)
 	else
 		return false;
 	return *out_ms > 0;
-}
-
-static bool parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
 }
 
 static bool copy_arg(char *dst, size_t size, const char *src)
@@ -168,7 +156,7 @@ int main(int argc, char **argv)
 			ok = copy_arg(cfg.listen_addr, sizeof(cfg.listen_addr), optarg);
 			break;
 		case OPT_PORT:
-			ok = parse_size(optarg, 0, 65535, &n);
+			ok = num_parse_u64(optarg, 0, 65535, &n);
 			cfg.port = (uint16_t)n;
 			break;
 		case OPT_PORT_FILE:
@@ -181,11 +169,11 @@ int main(int argc, char **argv)
 			ok = copy_arg(cfg.network, sizeof(cfg.network), optarg);
 			break;
 		case OPT_MAX_PARTY:
-			ok = parse_size(optarg, 1, PARTY_MEMBERS_MAX, &n);
+			ok = num_parse_u64(optarg, 1, PARTY_MEMBERS_MAX, &n);
 			cfg.max_party_size = (size_t)n;
 			break;
 		case OPT_MAX_BODY:
-			ok = parse_size(optarg, 256, 1 << 20, &n);
+			ok = num_parse_u64(optarg, 256, 1 << 20, &n);
 			cfg.max_body_bytes = (size_t)n;
 			break;
 		case OPT_RELAY_SECRET:
@@ -218,7 +206,7 @@ int main(int argc, char **argv)
 				log_set_level(level);
 			break;
 		case OPT_AUTH_RATE:
-			ok = parse_size(optarg, 0, 1000000, &n);
+			ok = num_parse_u64(optarg, 0, 1000000, &n);
 			cfg.auth_rate = (double)n;
 			break;
 		case OPT_STUN:

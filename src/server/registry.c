@@ -400,30 +400,45 @@ bool registry_join(struct registry *r, const char *party_id, const struct identi
 	return true;
 }
 
+/*
+ * Opens a transaction with the party's row locked and finds the member; on
+ * failure it has rolled back and set e.
+ */
+static bool begin_member(struct registry *r, const char *party_id, const char *peer_id,
+                         struct party_info *party, struct peer_info **m, struct api_error *e)
+{
+	if (!begin(r, e))
+		return false;
+	if (!load_party(r, party_id, true, party, e)) {
+		store_rollback(r->store);
+		return false;
+	}
+	*m = party_info_find(party, peer_id);
+	if (!*m) {
+		api_error_set(e, API_NOT_FOUND, "peer %s is not a member of party %s", peer_id,
+		              party_id);
+		store_rollback(r->store);
+		party_info_clear(party);
+		return false;
+	}
+	return true;
+}
+
 bool registry_leave(struct registry *r, const char *party_id, const char *peer_id,
                     enum leave_reason why, int64_t stale_before_ms, bool *removed,
                     struct api_error *e)
 {
 	struct party_info party;
-	const struct peer_info *m, *next_host = NULL;
+	const struct peer_info *next_host = NULL;
+	struct peer_info *m;
 	char new_host[PEER_ID_MAX + 1] = "";
 	bool was_host, closed;
 	errmsg err;
 	int rc;
 
 	*removed = false;
-	if (!begin(r, e))
+	if (!begin_member(r, party_id, peer_id, &party, &m, e))
 		return false;
-	if (!load_party(r, party_id, true, &party, e)) {
-		store_rollback(r->store);
-		return false;
-	}
-	m = party_info_find(&party, peer_id);
-	if (!m) {
-		api_error_set(e, API_NOT_FOUND, "peer %s is not a member of party %s", peer_id,
-		              party_id);
-		goto err;
-	}
 	if (why == LEAVE_EXPIRED &&
 	    (m->last_seen_ms >= stale_before_ms ||
 	     heartbeat_last_seen(r->heartbeat, party_id, peer_id) >= stale_before_ms)) {
@@ -494,18 +509,8 @@ bool registry_update(struct registry *r, const char *party_id, const char *peer_
 	errmsg err;
 	int rc;
 
-	if (!begin(r, e))
+	if (!begin_member(r, party_id, peer_id, &party, &m, e))
 		return false;
-	if (!load_party(r, party_id, true, &party, e)) {
-		store_rollback(r->store);
-		return false;
-	}
-	m = party_info_find(&party, peer_id);
-	if (!m) {
-		api_error_set(e, API_NOT_FOUND, "peer %s is not a member of party %s", peer_id,
-		              party_id);
-		goto err;
-	}
 	apply_request(m, req);
 	overlay_last_seen(r, m, party_id);
 	rc = write_member(r, party_id, m, err);

@@ -9,29 +9,13 @@
 
 #include "crypto/key.h"
 #include "crypto/secret.h"
+#include "util/num.h"
 #include "util/log.h"
 
 void uapi_set_begin(struct uapi_set *set, struct wg_device *dev)
 {
 	memset(set, 0, sizeof(*set));
 	set->dev = dev;
-}
-
-static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s || strlen(s) > 20)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	if (v > max)
-		return false;
-	*out = v;
-	return true;
 }
 
 static bool parse_key(const char *value, uint8_t key[KEY_LEN])
@@ -54,13 +38,13 @@ static int set_device_key(struct uapi_set *set, const char *key, const char *val
 		return 0;
 	}
 	if (strcmp(key, "listen_port") == 0) {
-		if (!parse_u64(value, 65535, &v))
+		if (!num_parse_u64(value, 0, 65535, &v))
 			return -EINVAL;
 		ret = wg_device_set_listen_port(dev, (uint16_t)v);
 		return ret < 0 ? -EADDRINUSE : 0;
 	}
 	if (strcmp(key, "fwmark") == 0) {
-		if (!parse_u64(value, UINT32_MAX, &v))
+		if (!num_parse_u64(value, 0, UINT32_MAX, &v))
 			return -EINVAL;
 		return wg_device_set_fwmark(dev, (uint32_t)v) < 0 ? -EADDRINUSE : 0;
 	}
@@ -137,7 +121,7 @@ static int set_peer_key(struct uapi_set *set, const char *key, const char *value
 		return 0;
 	}
 	if (strcmp(key, "persistent_keepalive_interval") == 0) {
-		if (!parse_u64(value, 65535, &v))
+		if (!num_parse_u64(value, 0, 65535, &v))
 			return -EINVAL;
 		if (peer)
 			wg_peer_set_persistent_keepalive(peer, (uint16_t)v);

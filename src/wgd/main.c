@@ -14,6 +14,7 @@
 
 #include "crypto/rand.h"
 #include "tun/iface.h"
+#include "util/num.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "wg/device.h"
@@ -159,17 +160,16 @@ static void report_ready(int ready_fd, char status)
 static bool env_number(const char *name, long long min, long long max, long long *out)
 {
 	const char *v = getenv(name);
-	char *end;
+	int64_t n;
 
 	if (!v)
 		return true;
-	errno = 0;
-	*out = strtoll(v, &end, 10);
-	if (errno || *end || end == v || *out < min || *out > max) {
+	if (!num_parse_i64(v, min, max, &n)) {
 		fprintf(stderr, "lanrage-wg: %s must be a number from %lld to %lld\n", name, min,
 		        max);
 		return false;
 	}
+	*out = n;
 	return true;
 }
 
