@@ -467,7 +467,6 @@ void wg_peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t seconds)
 {
 	uint16_t old = atomic_exchange(&peer->keepalive_interval_sec, seconds);
 
-	peer->persistent_keepalive_sec = seconds;
 	timers_persistent_keepalive_changed(peer);
 	if (!old && seconds && peer->dev->workers_running)
 		send_keepalive(peer);

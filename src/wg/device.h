@@ -103,8 +103,6 @@ struct wg_peer {
 	uint64_t last_sent_handshake_ns;
 	unsigned handshake_attempts;
 
-	uint16_t persistent_keepalive_sec;
-
 	/* Read by workers. */
 	_Atomic(struct noise_keypair *) kp_current;
 	_Atomic uint16_t keepalive_interval_sec;

@@ -276,7 +276,8 @@ char *uapi_get(struct wg_device *dev, size_t *len)
 		put(&o, "tx_bytes=%llu\nrx_bytes=%llu\n",
 		    (unsigned long long)atomic_load(&p->tx_bytes),
 		    (unsigned long long)atomic_load(&p->rx_bytes));
-		put(&o, "persistent_keepalive_interval=%u\n", p->persistent_keepalive_sec);
+		put(&o, "persistent_keepalive_interval=%u\n",
+		    (unsigned)atomic_load(&p->keepalive_interval_sec));
 		allowedips_walk_peer(&dev->routes_edit, p, put_allowed_ip, &o);
 	}
 	if (o.failed) {
