@@ -1,0 +1,63 @@
+/* api.h - the daemon's local HTTP JSON API (127.0.0.1:8666) and what it asks of the daemon. */
+#ifndef LANRAGE_DAEMON_API_H
+#define LANRAGE_DAEMON_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "util/addr.h"
+#include "util/compiler.h"
+
+struct event_base;
+struct settings;
+
+/*
+ * docs/LOCAL_API.md is the contract.  Every route but GET /api/health needs
+ * `Authorization: Bearer <token>` (the token file, 0600, in the state
+ * directory), a Host header naming the API's own address (127.0.0.1:PORT,
+ * localhost:PORT, [::1]:PORT: no DNS rebinding), and no Origin header other
+ * than the API's own origin.  A web page the user visits can do none of
+ * this.  Errors are 4xx/503 with {"error": "..."}.
+ *
+ * The API owns the HTTP side; the daemon answers through this table.  All on
+ * the daemon's event_base thread.
+ */
+struct api_req;
+
+struct api_backend {
+	/* Reads: a new JSON object each (the API takes the reference). */
+	json_t *(*status)(void *ctx);
+	json_t *(*peers)(void *ctx);
+	json_t *(*nat)(void *ctx);
+	/*
+	 * Actions: each ends with exactly one api_finish (or api_fail) on req,
+	 * now or later; req stays valid until then even if the client went away.
+	 */
+	void (*party_create)(void *ctx, struct api_req *req, const char *name);
+	void (*party_join)(void *ctx, struct api_req *req, const char *party_id);
+	void (*party_leave)(void *ctx, struct api_req *req);
+	/* peer: a peer id, a member name or a virtual IP; count 1-100 probes. */
+	void (*ping)(void *ctx, struct api_req *req, const char *peer, unsigned count);
+	/* A setting was stored through the API; the daemon applies what it can at once. */
+	void (*setting_changed)(void *ctx, const char *key);
+	void *ctx;
+};
+
+/* Answers req with status and body (stolen; NULL: {}); frees req. */
+void api_finish(struct api_req *req, int status, json_t *body);
+/* Answers req with status and {"error": <formatted message>}; frees req. */
+void api_fail(struct api_req *req, int status, const char *fmt, ...) PRINTF_FMT(3, 4);
+
+struct api;
+
+/*
+ * Listens on addr (127.0.0.1:8666 by default; a non-loopback address is
+ * refused), reading or creating token_path.  settings may
+ * be NULL (then /api/settings answers 503).
+ */
+struct api *api_create(struct event_base *base, const struct addr *addr, const char *token_path,
+                       struct settings *settings, const struct api_backend *backend,
+                       char *err) WARN_UNUSED;
+void api_destroy(struct api *api);
+
+#endif

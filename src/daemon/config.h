@@ -1,0 +1,68 @@
+/* config.h - lanraged's configuration: defaults < settings database < config file < flags. */
+#ifndef LANRAGE_DAEMON_CONFIG_H
+#define LANRAGE_DAEMON_CONFIG_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "control/peer.h"
+#include "util/addr.h"
+#include "util/compiler.h"
+
+struct settings;
+
+enum relay_mode {
+	RELAY_AUTO,   /* direct when possible, a relay when not (default) */
+	RELAY_NEVER,  /* direct only */
+	RELAY_ALWAYS, /* relay only (testing, networks that drop peer-to-peer UDP) */
+};
+
+const char *relay_mode_name(enum relay_mode m);
+bool relay_mode_parse(const char *s, enum relay_mode *out) WARN_UNUSED;
+
+enum { CONFIG_URL_MAX = 255, CONFIG_STUN_MAX = 4, CONFIG_LOG_LEVEL_MAX = 15 };
+
+/*
+ * Every setting has one key, used alike by flags (--key value, '_' as '-'),
+ * the config file (key = value lines, # comments) and the settings database
+ * (the settings table); docs/DAEMON.md lists them.
+ */
+struct daemon_config {
+	char state_dir[PATH_MAX]; /* state_dir: /var/lib/lanrage (root), else ~/.local/state/lanrage
+	                           */
+	char config_file[PATH_MAX]; /* --config only; "" = <state_dir>/lanraged.conf if it exists */
+	char interface[IFNAMSIZ];   /* interface: lanrage0 */
+	uint16_t listen_port;       /* listen_port: 51820; 0 = any free port */
+	int mtu;                    /* mtu: 1412 (1420 less the relay's 5 bytes, rounded to 4) */
+	char control_url[CONFIG_URL_MAX + 1]; /* control_url: "" = local discovery */
+	char discovery_dir[PATH_MAX];         /* discovery_dir: <state_dir>/discovery */
+	char peer_name[PEER_NAME_MAX + 1];    /* peer_name: the host name */
+	struct addr api_addr;                 /* api: 127.0.0.1:8666 (loopback only) */
+	char network[32];         /* network: 10.66.0.0/16 (local mode's address pool) */
+	uint32_t degraded_rtt_ms; /* degraded_rtt_ms: 200 */
+	uint32_t keepalive_sec;   /* keepalive_sec: 25 (persistent keepalive of every peer) */
+	enum relay_mode relay;    /* relay: auto */
+	struct addr stun[CONFIG_STUN_MAX]; /* stun: "ip:port,ip:port"; default: the control server's
+	                                      host, port 3478 */
+	int n_stun;
+	char log_level[CONFIG_LOG_LEVEL_MAX + 1]; /* log_level: info */
+};
+
+void config_default(struct daemon_config *cfg);
+
+/*
+ * Builds the configuration from argv (lanraged's flags), the config file and
+ * the settings database at <state_dir>/settings.db, opened into *settings
+ * (the caller closes it).  Returns 0, 1 when --help or --version was handled
+ * (printed), or -errno with err naming the flag, file line or setting.
+ */
+int config_load(struct daemon_config *cfg, int argc, char **argv, struct settings **settings,
+                char *err) WARN_UNUSED;
+
+/* Sets one key from text (flags, file and database all come here); err quotes the value. */
+bool config_set(struct daemon_config *cfg, const char *key, const char *value,
+                char *err) WARN_UNUSED;
+
+#endif
