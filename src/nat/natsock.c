@@ -67,16 +67,24 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	natsock_kick(s);
 }
 
-static int natsock_send(void *ctx, const struct addr *to, const uint8_t *buf, size_t len)
+static int natsock_send(void *ctx, const struct endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct natsock *s = ctx;
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)to->hdr, .iov_len = to->hdr_len },
+		{ .iov_base = (void *)buf, .iov_len = len },
+	};
+	struct msghdr m = { .msg_name = (void *)&to->addr.sa,
+		            .msg_namelen = addr_len(&to->addr),
+		            .msg_iov = iov,
+		            .msg_iovlen = 2 };
 
-	if (sendto(s->fd, buf, len, 0, &to->sa, addr_len(to)) < 0) {
+	if (sendmsg(s->fd, &m, 0) < 0) {
 		int ret = -errno;
 
 		s->tx_errors++;
-		log_ratelimited(LL_DEBUG, "natsock: send to port %u failed: %s", addr_port(to),
-		                strerror(errno));
+		log_ratelimited(LL_DEBUG, "natsock: send to port %u failed: %s",
+		                addr_port(&to->addr), strerror(errno));
 		return ret;
 	}
 	s->tx_packets++;

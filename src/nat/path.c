@@ -19,6 +19,8 @@ const struct path_config path_config_default = {
 	.pong_timeout_ms = 1000,
 	.dead_misses = 3,
 	.switch_percent = 10,
+	.direct_bias_percent = 50,
+	.relay_switch_percent = 30,
 	.pongs_per_sec = 50,
 };
 
@@ -37,6 +39,8 @@ const char *cand_kind_name(enum cand_kind k)
 		return "reflexive";
 	case CAND_PEER_REFLEXIVE:
 		return "peer-reflexive";
+	case CAND_RELAY:
+		return "relay";
 	}
 	return "?";
 }
@@ -127,13 +131,19 @@ const struct path_candidate *path_current(const struct path_table *t, size_t pee
 	return p->current >= 0 ? &p->cand[p->current] : NULL;
 }
 
-static int find_cand(const struct path_peer *p, const struct addr *a)
+static int find_cand(const struct path_peer *p, const struct endpoint *ep)
 {
 	for (size_t i = 0; i < p->n_cand; i++) {
-		if (addr_equal(&p->cand[i].addr, a))
+		if (endpoint_equal(&p->cand[i].ep, ep))
 			return (int)i;
 	}
 	return -1;
+}
+
+/* Candidates that path_set_candidates keeps when its list leaves them out. */
+static bool kept(const struct path_candidate *c)
+{
+	return c->kind == CAND_PEER_REFLEXIVE || c->kind == CAND_RELAY;
 }
 
 static void set_current(struct path_table *t, struct path_peer *p, int idx, uint64_t now_ns)
@@ -157,57 +167,86 @@ static void set_current(struct path_table *t, struct path_peer *p, int idx, uint
 		t->on_event(t->ctx, p);
 }
 
-void path_set_candidates(struct path_table *t, size_t peer, const struct addr *addrs,
+/* After the candidate list changed: the current path keeps its place, or is gone with it. */
+static void refind_current(struct path_table *t, struct path_peer *p, const struct endpoint *cur,
+                           uint64_t now_ns)
+{
+	if (!endpoint_is_set(cur))
+		return;
+	p->current = find_cand(p, cur);
+	if (p->current < 0) {
+		p->current = 0; /* anything but -1, so set_current sees the change */
+		set_current(t, p, -1, now_ns);
+	}
+}
+
+void path_set_candidates(struct path_table *t, size_t peer, const struct endpoint *eps,
                          const enum cand_kind *kinds, size_t n, uint64_t now_ns)
 {
 	struct path_candidate next[PATH_MAX_CANDIDATES];
 	struct path_peer *p;
-	struct addr cur;
+	struct endpoint cur;
 	size_t m = 0;
 
 	if (peer >= t->n_peers || !t->peers[peer].active)
 		return;
 	p = &t->peers[peer];
-	addr_clear(&cur);
+	endpoint_clear(&cur);
 	if (p->current >= 0)
-		cur = p->cand[p->current].addr;
+		cur = p->cand[p->current].ep;
 	for (size_t i = 0; i < n && m < PATH_MAX_CANDIDATES; i++) {
-		int old = find_cand(p, &addrs[i]);
+		int old = find_cand(p, &eps[i]);
 		bool dup = false;
 
-		if (!addr_is_set(&addrs[i]) || addr_port(&addrs[i]) == 0)
+		if (!endpoint_is_set(&eps[i]) || addr_port(&eps[i].addr) == 0)
 			continue;
 		for (size_t j = 0; j < m; j++)
-			dup |= addr_equal(&next[j].addr, &addrs[i]);
+			dup |= endpoint_equal(&next[j].ep, &eps[i]);
 		if (dup)
 			continue;
 		if (old >= 0) {
 			next[m] = p->cand[old];
 		} else {
 			memset(&next[m], 0, sizeof(next[m]));
-			next[m].addr = addrs[i];
+			next[m].ep = eps[i];
 			next[m].next_ping_ns = now_ns;
 		}
 		next[m++].kind = kinds[i];
 	}
-	/* Learned peer-reflexive candidates stay while there is room. */
+	/* Learned and relayed candidates stay while there is room. */
 	for (size_t i = 0; i < p->n_cand && m < PATH_MAX_CANDIDATES; i++) {
 		bool listed = false;
 
 		for (size_t j = 0; j < m; j++)
-			listed |= addr_equal(&next[j].addr, &p->cand[i].addr);
-		if (!listed && p->cand[i].kind == CAND_PEER_REFLEXIVE)
+			listed |= endpoint_equal(&next[j].ep, &p->cand[i].ep);
+		if (!listed && kept(&p->cand[i]))
 			next[m++] = p->cand[i];
 	}
 	memcpy(p->cand, next, m * sizeof(next[0]));
 	p->n_cand = m;
-	if (!addr_is_set(&cur))
-		return;
-	/* The current path keeps its place, or is gone with its candidate. */
-	p->current = find_cand(p, &cur);
-	if (p->current < 0) {
-		p->current = 0; /* anything but -1, so set_current sees the change */
-		set_current(t, p, -1, now_ns);
+	refind_current(t, p, &cur, now_ns);
+}
+
+void path_forget_relay(struct path_table *t, const struct addr *relay, uint64_t now_ns)
+{
+	for (size_t pi = 0; pi < t->n_peers; pi++) {
+		struct path_peer *p = &t->peers[pi];
+		struct endpoint cur;
+		size_t m = 0;
+
+		if (!p->active)
+			continue;
+		endpoint_clear(&cur);
+		if (p->current >= 0)
+			cur = p->cand[p->current].ep;
+		for (size_t i = 0; i < p->n_cand; i++) {
+			const struct path_candidate *c = &p->cand[i];
+
+			if (!endpoint_is_relayed(&c->ep) || !addr_equal(&c->ep.addr, relay))
+				p->cand[m++] = *c;
+		}
+		p->n_cand = m;
+		refind_current(t, p, &cur, now_ns);
 	}
 }
 
@@ -231,7 +270,7 @@ static bool replay_accept(struct path_peer *p, uint64_t counter)
 }
 
 static void send_probe(struct path_table *t, struct path_peer *p, uint8_t type,
-                       const struct addr *to, uint64_t txid)
+                       const struct endpoint *to, uint64_t txid)
 {
 	struct probe_msg m = { .type = type, .txid = txid };
 	uint8_t buf[PROBE_LEN];
@@ -240,14 +279,14 @@ static void send_probe(struct path_table *t, struct path_peer *p, uint8_t type,
 	memcpy(m.sender, t->self_pub, KEY_LEN);
 	m.counter = ++t->tx_counter;
 	if (type == PROBE_PONG)
-		m.observed = *to;
+		m.observed = to->addr; /* through a relay: the relay's address */
 	probe_create(buf, &m, p->key);
 	if (t->ops.send(t->ops.ctx, to, buf, sizeof(buf)) < 0)
 		t->send_fails++;
 }
 
 /* Learns where a peer's ping came from, if new; pinged at the next timer run. */
-static void learn_peer_reflexive(struct path_peer *p, const struct addr *from, uint64_t now_ns)
+static void learn_peer_reflexive(struct path_peer *p, const struct endpoint *from, uint64_t now_ns)
 {
 	struct path_candidate *c = NULL;
 
@@ -260,7 +299,7 @@ static void learn_peer_reflexive(struct path_peer *p, const struct addr *from, u
 		for (size_t i = 0; i < p->n_cand; i++) {
 			struct path_candidate *o = &p->cand[i];
 
-			if (o->kind == CAND_PEER_REFLEXIVE && (int)i != p->current &&
+			if (kept(o) && (int)i != p->current &&
 			    (!c || o->last_pong_ns < c->last_pong_ns))
 				c = o;
 		}
@@ -268,13 +307,13 @@ static void learn_peer_reflexive(struct path_peer *p, const struct addr *from, u
 			return;
 	}
 	memset(c, 0, sizeof(*c));
-	c->addr = *from;
-	c->kind = CAND_PEER_REFLEXIVE;
+	c->ep = *from;
+	c->kind = endpoint_is_relayed(from) ? CAND_RELAY : CAND_PEER_REFLEXIVE;
 	c->next_ping_ns = now_ns;
 }
 
 static enum probe_verdict on_ping(struct path_table *t, struct path_peer *p,
-                                  const struct probe_msg *m, const struct addr *from,
+                                  const struct probe_msg *m, const struct endpoint *from,
                                   uint64_t now_ns)
 {
 	if (now_ns - p->pong_window_ns >= NS_PER_SEC) {
@@ -300,6 +339,19 @@ static enum probe_verdict on_ping(struct path_table *t, struct path_peer *p,
 	return PROBE_OK;
 }
 
+/* Whether candidate c should replace the current path cur, by the rules in path.h. */
+static bool better(const struct path_config *cfg, const struct path_candidate *c,
+                   const struct path_candidate *cur)
+{
+	bool c_relayed = endpoint_is_relayed(&c->ep), cur_relayed = endpoint_is_relayed(&cur->ep);
+
+	if (!c_relayed && cur_relayed)
+		return c->srtt_ns * 100 <= cur->srtt_ns * (100 + cfg->direct_bias_percent);
+	if (c_relayed && !cur_relayed)
+		return c->srtt_ns * 100 < cur->srtt_ns * (100 - cfg->relay_switch_percent);
+	return c->srtt_ns * 100 < cur->srtt_ns * (100 - cfg->switch_percent);
+}
+
 static void choose(struct path_table *t, struct path_peer *p, int idx, uint64_t now_ns)
 {
 	const struct path_candidate *c = &p->cand[idx], *cur;
@@ -312,12 +364,12 @@ static void choose(struct path_table *t, struct path_peer *p, int idx, uint64_t 
 	if (p->current == idx)
 		return;
 	cur = &p->cand[p->current];
-	if (c->misses == 0 && c->srtt_ns * 100 < cur->srtt_ns * (100 - t->cfg.switch_percent))
+	if (c->misses == 0 && better(&t->cfg, c, cur))
 		set_current(t, p, idx, now_ns);
 }
 
 static enum probe_verdict on_pong(struct path_table *t, struct path_peer *p,
-                                  const struct probe_msg *m, const struct addr *from,
+                                  const struct probe_msg *m, const struct endpoint *from,
                                   uint64_t now_ns)
 {
 	for (size_t i = 0; i < p->n_cand; i++) {
@@ -329,7 +381,7 @@ static enum probe_verdict on_pong(struct path_table *t, struct path_peer *p,
 			if (c->out[o].txid == 0 || c->out[o].txid != m->txid)
 				continue;
 			/* A path is a two-way street: the answer comes from where we sent. */
-			if (!addr_equal(&c->addr, from))
+			if (!endpoint_equal(&c->ep, from))
 				return PROBE_DROP_SOURCE;
 			rtt = now_ns - c->out[o].sent_ns;
 			c->out[o].txid = 0;
@@ -339,7 +391,8 @@ static enum probe_verdict on_pong(struct path_table *t, struct path_peer *p,
 			c->pongs++;
 			c->misses = 0;
 			p->pongs_rx++;
-			p->observed = m->observed;
+			if (!endpoint_is_relayed(from))
+				p->observed = m->observed;
 			if (!p->first_pong_ns)
 				p->first_pong_ns = now_ns;
 			choose(t, p, (int)i, now_ns);
@@ -350,7 +403,7 @@ static enum probe_verdict on_pong(struct path_table *t, struct path_peer *p,
 }
 
 enum probe_verdict path_input(struct path_table *t, const uint8_t *pkt, size_t len,
-                              const struct addr *from, uint64_t now_ns)
+                              const struct endpoint *from, uint64_t now_ns)
 {
 	struct probe_msg m;
 	struct path_peer *p;
@@ -427,7 +480,7 @@ static void ping(struct path_table *t, struct path_peer *p, struct path_candidat
 	p->pings_tx++;
 	if (!p->first_ping_ns)
 		p->first_ping_ns = now_ns;
-	send_probe(t, p, PROBE_PING, &c->addr, txid);
+	send_probe(t, p, PROBE_PING, &c->ep, txid);
 }
 
 uint64_t path_timer(struct path_table *t, uint64_t now_ns)

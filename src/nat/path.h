@@ -13,6 +13,7 @@
 #include "nat/send_ops.h"
 #include "util/addr.h"
 #include "util/compiler.h"
+#include "util/endpoint.h"
 
 /*
  * Timers (path_timer is the only place that decides what to send when):
@@ -27,6 +28,14 @@
  * and one event: a ping from the peer at an address that has not answered us
  * yet triggers a ping back at once (as ICE's triggered checks): the peer's
  * ping just came through its NAT and ours, so ours will too.
+ *
+ * Candidates are endpoints: direct addresses, or a relay and the peer's tag
+ * there (CAND_RELAY), probed alike through the relay.  Direct paths are
+ * preferred: a direct candidate replaces a relayed path unless its RTT is
+ * more than direct_bias_percent above the relay's, and a relayed candidate
+ * replaces a direct path only when it is relay_switch_percent faster (or the
+ * direct path dies).  Which relays to offer is the caller's business
+ * (path_set_candidates, path_forget_relay).
  */
 struct path_config {
 	uint32_t search_ms;
@@ -36,13 +45,17 @@ struct path_config {
 	uint32_t upgrade_ms;
 	uint32_t pong_timeout_ms;
 	uint32_t dead_misses;
-	/* A candidate replaces the current path when its RTT is this much lower. */
+	/* A candidate replaces the current path of its kind when its RTT is this much lower. */
 	uint32_t switch_percent;
+	/* Direct over relayed unless this much slower; relayed over direct only when this much
+	 * faster. */
+	uint32_t direct_bias_percent;
+	uint32_t relay_switch_percent;
 	/* Pongs per peer and second, at most (an authenticated member can still flood). */
 	uint32_t pongs_per_sec;
 };
 
-/* 200 ms / 10 s / 2 s / 5 s / 10 s / 1 s / 3 / 10 % / 50. */
+/* 200 ms / 10 s / 2 s / 5 s / 10 s / 1 s / 3 / 10 % / 50 % / 30 % / 50. */
 extern const struct path_config path_config_default;
 
 enum {
@@ -54,12 +67,13 @@ enum cand_kind {
 	CAND_LOCAL,          /* an address of the peer's own interfaces */
 	CAND_REFLEXIVE,      /* the peer's STUN-mapped address */
 	CAND_PEER_REFLEXIVE, /* where the peer's pings came from (learned here) */
+	CAND_RELAY,          /* a relay both are bound to, and the peer's tag there */
 };
 
 const char *cand_kind_name(enum cand_kind k);
 
 struct path_candidate {
-	struct addr addr;
+	struct endpoint ep;
 	enum cand_kind kind;
 	uint64_t next_ping_ns;
 	struct {
@@ -81,7 +95,7 @@ struct path_peer {
 	int current; /* index into cand, or -1: no direct path */
 	uint64_t rx_max_counter, rx_window;
 	bool peer_has_path;   /* the peer's last authenticated probe said so */
-	struct addr observed; /* our address as the peer last saw it */
+	struct addr observed; /* our address as the peer last saw it (direct pongs only) */
 	uint64_t started_ns, search_started_ns;
 	uint64_t first_ping_ns; /* 0 until we ping it */
 	uint64_t first_pong_ns; /* 0 until a pong arrives */
@@ -128,17 +142,19 @@ int path_find_peer(const struct path_table *t, const wg_key pub);
  * control plane); peer-reflexive ones learned here stay.  New candidates are
  * pinged at once.  Duplicates are merged; at most PATH_MAX_CANDIDATES.
  */
-void path_set_candidates(struct path_table *t, size_t peer, const struct addr *addrs,
+void path_set_candidates(struct path_table *t, size_t peer, const struct endpoint *eps,
                          const enum cand_kind *kinds, size_t n, uint64_t now_ns);
+/* Drops every candidate through this relay (it is gone or no longer wanted), for every peer. */
+void path_forget_relay(struct path_table *t, const struct addr *relay, uint64_t now_ns);
 
 /* A datagram the demultiplexer took for a probe (probe_is).  Never reads past len. */
 enum probe_verdict path_input(struct path_table *t, const uint8_t *pkt, size_t len,
-                              const struct addr *from, uint64_t now_ns);
+                              const struct endpoint *from, uint64_t now_ns);
 
 /* Sends what is due; returns the next deadline (UINT64_MAX: none). */
 uint64_t path_timer(struct path_table *t, uint64_t now_ns);
 
-/* The current direct path of a peer, or NULL. */
+/* The current path of a peer (direct, or through a relay), or NULL. */
 const struct path_candidate *path_current(const struct path_table *t, size_t peer);
 
 #endif

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/addr.h"
+#include "util/endpoint.h"
 
 /*
  * The cores (STUN client, discovery, path probing) never touch a socket.
@@ -14,7 +14,8 @@
  * a failure is counted by the caller and retried on the core's own schedule.
  */
 struct send_ops {
-	int (*send)(void *ctx, const struct addr *to, const uint8_t *buf, size_t len);
+	/* to: a direct address, or a relay and the header to put in front. */
+	int (*send)(void *ctx, const struct endpoint *to, const uint8_t *buf, size_t len);
 	void *ctx;
 };
 

@@ -62,8 +62,10 @@ static void transmit(struct stun_client *c, struct stun_txn *t, uint64_t now_ns)
 	uint8_t buf[STUN_MAX_LEN];
 	uint64_t rto_ns = (uint64_t)t->cfg.rto_ms * NS_PER_MS;
 	size_t len = stun_create_binding_request(buf, sizeof(buf), t->txid, t->change);
+	struct endpoint to;
 
-	if (c->ops.send(c->ops.ctx, &t->server, buf, len) < 0) {
+	endpoint_from_addr(&to, &t->server);
+	if (c->ops.send(c->ops.ctx, &to, buf, len) < 0) {
 		t->send_fails++;
 		c->stats.send_fails++;
 	} else {

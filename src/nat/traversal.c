@@ -34,11 +34,12 @@ int traversal_discover(struct traversal *t, const struct discovery_config *cfg, 
 }
 
 enum traversal_rx traversal_input(struct traversal *t, const uint8_t *pkt, size_t len,
-                                  const struct addr *from, uint64_t now_ns)
+                                  const struct endpoint *from, uint64_t now_ns)
 {
-	if (stun_is(pkt, len)) {
+	/* STUN answers come straight from the server, never through a relay. */
+	if (stun_is(pkt, len) && !endpoint_is_relayed(from)) {
 		t->rx_stun++;
-		stun_client_input(&t->stun, pkt, len, from, now_ns);
+		stun_client_input(&t->stun, pkt, len, &from->addr, now_ns);
 		return TRAVERSAL_STUN;
 	}
 	if (probe_is(pkt, len)) {

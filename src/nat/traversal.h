@@ -49,8 +49,9 @@ void traversal_clear(struct traversal *t);
 int traversal_discover(struct traversal *t, const struct discovery_config *cfg, uint64_t now_ns,
                        discovery_done_fn *done, void *ctx) WARN_UNUSED;
 
+/* from: relayed when the datagram came inside a relay Data frame. */
 enum traversal_rx traversal_input(struct traversal *t, const uint8_t *pkt, size_t len,
-                                  const struct addr *from, uint64_t now_ns);
+                                  const struct endpoint *from, uint64_t now_ns);
 /* Runs what is due; returns the next deadline (UINT64_MAX: none). */
 uint64_t traversal_timer(struct traversal *t, uint64_t now_ns);
 

@@ -102,7 +102,7 @@ static void on_path(void *ctx, const struct path_peer *p)
 	char buf[ADDR_STRLEN];
 
 	if (c)
-		log_info("direct path to %s (%s)", addr_format(&c->addr, buf),
+		log_info("direct path to %s (%s)", addr_format(&c->ep.addr, buf),
 		         cand_kind_name(c->kind));
 	else
 		log_info("no direct path");
@@ -115,8 +115,10 @@ static void on_packet(void *ctx, const uint8_t *pkt, size_t len, const struct ad
                       uint64_t now_ns)
 {
 	struct punch *pu = ctx;
+	struct endpoint ep;
 
-	traversal_input(&pu->trav, pkt, len, from, now_ns);
+	endpoint_from_addr(&ep, from);
+	traversal_input(&pu->trav, pkt, len, &ep, now_ns);
 	check_done(pu);
 }
 
@@ -130,6 +132,7 @@ static uint64_t on_timer(void *ctx, uint64_t now_ns)
 static void on_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct punch *pu = arg;
+	struct endpoint eps[MAX_CANDS];
 	errmsg err;
 	int ret;
 
@@ -144,8 +147,10 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 		arm_ms(pu->poll_ev, POLL_MS);
 		return;
 	}
-	path_set_candidates(&pu->trav.paths, (size_t)pu->peer, pu->remote, pu->remote_kind,
-	                    pu->n_remote, now_mono_ns());
+	for (size_t i = 0; i < pu->n_remote; i++)
+		endpoint_from_addr(&eps[i], &pu->remote[i]);
+	path_set_candidates(&pu->trav.paths, (size_t)pu->peer, eps, pu->remote_kind, pu->n_remote,
+	                    now_mono_ns());
 	natsock_kick(&pu->sock);
 }
 
@@ -216,7 +221,7 @@ static void report(const struct punch *pu)
 		dropped += pu->trav.paths.dropped[v];
 	json_object_set_new(root, "peer", json_string(fp));
 	json_object_set_new(root, "direct", json_boolean(c != NULL));
-	json_object_set_new(root, "path", c ? addr_json(&c->addr) : json_null());
+	json_object_set_new(root, "path", c ? addr_json(&c->ep.addr) : json_null());
 	json_object_set_new(root, "path_kind",
 	                    c ? json_string(cand_kind_name(c->kind)) : json_null());
 	json_object_set_new(root, "first_pong_ms",
@@ -230,7 +235,7 @@ static void report(const struct punch *pu)
 		const struct path_candidate *k = &p->cand[i];
 		json_t *o = json_object();
 
-		json_object_set_new(o, "endpoint", addr_json(&k->addr));
+		json_object_set_new(o, "endpoint", addr_json(&k->ep.addr));
 		json_object_set_new(o, "kind", json_string(cand_kind_name(k->kind)));
 		json_object_set_new(o, "pings", json_integer(k->pings));
 		json_object_set_new(o, "pongs", json_integer(k->pongs));

@@ -260,3 +260,22 @@ int udp_send(struct udp_socket *s, const void *data, size_t len, const struct ad
 		return -errno;
 	return 0;
 }
+
+int udp_send_endpoint(struct udp_socket *s, const void *data, size_t len, const struct endpoint *to)
+{
+	struct sockaddr_in6 sa;
+	socklen_t salen = to_sockaddr(s, &to->addr, &sa);
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)to->hdr, .iov_len = to->hdr_len },
+		{ .iov_base = (void *)data, .iov_len = len },
+	};
+	struct msghdr m = {
+		.msg_name = &sa, .msg_namelen = salen, .msg_iov = iov, .msg_iovlen = 2
+	};
+
+	if (!salen)
+		return -EAFNOSUPPORT;
+	if (sendmsg(s->fd, &m, MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "util/addr.h"
+#include "util/endpoint.h"
 #include "util/compiler.h"
 
 /*
@@ -62,5 +63,8 @@ int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n);
 int udp_send_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n);
 /* One datagram; 0 or -errno. */
 int udp_send(struct udp_socket *s, const void *data, size_t len, const struct addr *to);
+/* One datagram to an endpoint: its header (if relayed), then data; 0 or -errno. */
+int udp_send_endpoint(struct udp_socket *s, const void *data, size_t len,
+                      const struct endpoint *to);
 
 #endif

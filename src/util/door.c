@@ -66,7 +66,7 @@ bool door_push_event(struct door *d, int type, void *ptr)
 	return ok;
 }
 
-bool door_push_packet(struct door *d, const uint8_t *data, size_t len, const struct addr *src)
+bool door_push_packet(struct door *d, const uint8_t *data, size_t len, const struct endpoint *src)
 {
 	bool ok = false;
 

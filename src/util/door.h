@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/addr.h"
+#include "util/endpoint.h"
 
 /*
  * Two bounded FIFOs behind one eventfd: events (a type and a pointer; for
@@ -25,7 +25,7 @@ struct door_event {
 };
 
 struct door_packet {
-	struct addr src;
+	struct endpoint src; /* relayed: the relay and the sender's frame header */
 	uint16_t len;
 	uint8_t data[DOOR_PACKET_MAX];
 };
@@ -47,7 +47,7 @@ int door_init(struct door *d, size_t event_cap, size_t packet_cap);
 void door_clear(struct door *d);
 
 bool door_push_event(struct door *d, int type, void *ptr);
-bool door_push_packet(struct door *d, const uint8_t *data, size_t len, const struct addr *src);
+bool door_push_packet(struct door *d, const uint8_t *data, size_t len, const struct endpoint *src);
 /* How many packets wait: the control thread's measure of load. */
 size_t door_packets_waiting(struct door *d);
 

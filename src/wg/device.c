@@ -439,11 +439,12 @@ void wg_device_set_tun_gone_handler(struct wg_device *dev, void (*fn)(void *ctx)
 	dev->on_tun_gone_ctx = ctx;
 }
 
-int wg_device_send_raw(struct wg_device *dev, const void *data, size_t len, const struct addr *to)
+int wg_device_send_raw(struct wg_device *dev, const void *data, size_t len,
+                       const struct endpoint *to)
 {
 	if (dev->udp[0].fd < 0)
 		return -ENOTCONN;
-	return udp_send(&dev->udp[0], data, len, to);
+	return udp_send_endpoint(&dev->udp[0], data, len, to);
 }
 
 void wg_peer_set_preshared_key(struct wg_peer *peer, const uint8_t *psk)
@@ -451,12 +452,12 @@ void wg_peer_set_preshared_key(struct wg_peer *peer, const uint8_t *psk)
 	noise_handshake_set_psk(&peer->handshake, psk);
 }
 
-void wg_peer_set_endpoint(struct wg_peer *peer, const struct addr *endpoint)
+void wg_peer_set_endpoint(struct wg_peer *peer, const struct endpoint *endpoint)
 {
 	peer_update_endpoint(peer, endpoint);
 }
 
-void wg_peer_get_endpoint(struct wg_peer *peer, struct addr *out)
+void wg_peer_get_endpoint(struct wg_peer *peer, struct endpoint *out)
 {
 	pthread_spin_lock(&peer->endpoint_lock);
 	*out = peer->endpoint;

@@ -13,6 +13,7 @@
 #include "util/addr.h"
 #include "util/compiler.h"
 #include "util/door.h"
+#include "util/endpoint.h"
 #include "util/grace.h"
 #include "util/prefix.h"
 #include "wg/allowedips.h"
@@ -108,7 +109,7 @@ struct wg_peer {
 	_Atomic uint16_t keepalive_interval_sec;
 
 	pthread_spinlock_t endpoint_lock;
-	struct addr endpoint;
+	struct endpoint endpoint; /* direct, or through a relay */
 
 	_Atomic uint64_t rx_bytes;
 	_Atomic uint64_t tx_bytes;
@@ -157,10 +158,13 @@ enum wg_door_event {
 	WG_EV_TUN_GONE,     /* the interface was deleted */
 };
 
-/* Hands datagrams of other protocols (STUN, probes, relay) to their owner, on the control thread.
+/*
+ * Hands datagrams of other protocols (STUN, probes, relay control) to their
+ * owner, on the control thread.  src is relayed when the datagram came inside
+ * a relay Data frame (a probe through a relay).
  */
 typedef void (*wg_other_packet_fn)(void *ctx, const uint8_t *data, size_t len,
-                                   const struct addr *src);
+                                   const struct endpoint *src);
 
 /* A packet worker; its id is its TUN queue, its socket and its grace slot. */
 struct wg_worker {
@@ -236,13 +240,15 @@ void wg_device_set_other_packet_handler(struct wg_device *dev, wg_other_packet_f
 void wg_device_set_tun_gone_handler(struct wg_device *dev, void (*fn)(void *ctx), void *ctx);
 /* The UDP port in use (0 before start). */
 uint16_t wg_device_port(const struct wg_device *dev);
-/* Sends a datagram of another protocol from the device's socket; 0 or -errno. */
+/* Sends a datagram of another protocol from the device's socket (through a relay if to is relayed);
+ * 0 or -errno. */
 int wg_device_send_raw(struct wg_device *dev, const void *data, size_t len,
-                       const struct addr *to) WARN_UNUSED;
+                       const struct endpoint *to) WARN_UNUSED;
 
 void wg_peer_set_preshared_key(struct wg_peer *peer, const uint8_t *psk);
-void wg_peer_set_endpoint(struct wg_peer *peer, const struct addr *endpoint);
-void wg_peer_get_endpoint(struct wg_peer *peer, struct addr *out);
+/* A direct address, or a relay and the header that names the peer there. */
+void wg_peer_set_endpoint(struct wg_peer *peer, const struct endpoint *endpoint);
+void wg_peer_get_endpoint(struct wg_peer *peer, struct endpoint *out);
 /* 0 disables; turning it on sends a keepalive at once. */
 void wg_peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t seconds);
 bool wg_peer_add_allowed_ip(struct wg_peer *peer, const struct prefix *p) WARN_UNUSED;

@@ -22,7 +22,7 @@ struct wg_peer *peer_create(struct wg_device *dev, const uint8_t *public_key)
 	key_fingerprint(peer->name, public_key);
 	noise_handshake_init(&peer->handshake, &dev->local, public_key);
 	cookie_maker_init(&peer->cookie, public_key);
-	addr_clear(&peer->endpoint);
+	endpoint_clear(&peer->endpoint);
 	pthread_spin_init(&peer->endpoint_lock, PTHREAD_PROCESS_PRIVATE);
 	pthread_mutex_init(&peer->staged_lock, NULL);
 	if (!timers_init(peer)) {
@@ -209,20 +209,20 @@ void peer_flush_staged(struct wg_peer *peer)
 	pthread_mutex_unlock(&peer->staged_lock);
 }
 
-void peer_update_endpoint(struct wg_peer *peer, const struct addr *src)
+void peer_update_endpoint(struct wg_peer *peer, const struct endpoint *src)
 {
 	bool changed;
 
 	pthread_spin_lock(&peer->endpoint_lock);
-	changed = !addr_equal(&peer->endpoint, src);
+	changed = !endpoint_equal(&peer->endpoint, src);
 	if (changed)
 		peer->endpoint = *src;
 	pthread_spin_unlock(&peer->endpoint_lock);
 	if (changed) {
-		char buf[ADDR_STRLEN];
+		char buf[ENDPOINT_STRLEN];
 
 		log_ratelimited(LL_DEBUG, "peer %s: endpoint is now %s", peer->name,
-		                addr_format(src, buf));
+		                endpoint_format(src, buf));
 	}
 }
 

@@ -40,7 +40,7 @@ void peer_send_staged(struct wg_peer *peer);
 void peer_flush_staged(struct wg_peer *peer);
 
 /* Any thread; updates only on change. */
-void peer_update_endpoint(struct wg_peer *peer, const struct addr *src);
+void peer_update_endpoint(struct wg_peer *peer, const struct endpoint *src);
 
 /* Any thread: ask the control thread for a handshake, once until it acts. */
 void peer_request_keypair(struct wg_peer *peer);

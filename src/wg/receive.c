@@ -9,6 +9,7 @@
 
 #include "crypto/aead.h"
 #include "crypto/key.h"
+#include "nat/relay_wire.h"
 #include "util/log.h"
 #include "util/now.h"
 #include "wg/peer.h"
@@ -62,7 +63,7 @@ static size_t inner_packet(const uint8_t *plain, size_t len, int *family, const 
 
 static void receive_data(struct worker_io *io, const struct kp_index *kpi,
                          const struct allowedips *routes, uint8_t *data, size_t len,
-                         const struct addr *src, uint64_t now_ns)
+                         const struct endpoint *src, uint64_t now_ns)
 {
 	struct wg_device *dev = io->w->dev;
 	const struct wg_timing *t = &dev->timing;
@@ -141,37 +142,63 @@ static void receive_data(struct worker_io *io, const struct kp_index *kpi,
 	STAT(dev, rx_data);
 }
 
+/* Relay control frames and probes: not data, for the owner of the other protocols. */
+static bool is_ours(const uint8_t *p)
+{
+	return p[0] >= 0xd0 && p[0] <= RELAY_FIRST_BYTE_MAX && p[0] != RELAY_DATA;
+}
+
 static void receive_one(struct worker_io *io, const struct kp_index *kpi,
                         const struct allowedips *routes, struct udp_pkt *p, uint64_t now_ns)
 {
 	struct wg_device *dev = io->w->dev;
+	struct endpoint src;
+	uint8_t *data = p->data;
+	size_t len = p->len;
 
-	if (p->len < 4) {
+	if (len < 4) {
 		STAT(dev, rx_short);
 		return;
 	}
-	if (is_wireguard(p->data, p->len)) {
+	/* Through a relay: the frame's header names the sender there, and replies go back that way.
+	 */
+	if (data[0] == RELAY_DATA) {
+		if (len < RELAY_DATA_HDR_LEN + 4) {
+			STAT(dev, rx_short);
+			return;
+		}
+		endpoint_relayed(&src, &p->addr, data, RELAY_DATA_HDR_LEN);
+		data += RELAY_DATA_HDR_LEN;
+		len -= RELAY_DATA_HDR_LEN;
+		if (data[0] == RELAY_DATA ||
+		    (data[0] > RELAY_DATA && data[0] <= RELAY_FIRST_BYTE_MAX)) {
+			STAT(dev, rx_unknown);
+			return;
+		}
+	} else {
+		endpoint_from_addr(&src, &p->addr);
+	}
+	if (is_wireguard(data, len)) {
 		static const size_t exact[] = { [MSG_INITIATION] = MSG_INITIATION_LEN,
 			                        [MSG_RESPONSE] = MSG_RESPONSE_LEN,
 			                        [MSG_COOKIE_REPLY] = MSG_COOKIE_REPLY_LEN };
 
-		if (p->data[0] == MSG_DATA) {
-			receive_data(io, kpi, routes, p->data, p->len, &p->addr, now_ns);
+		if (data[0] == MSG_DATA) {
+			receive_data(io, kpi, routes, data, len, &src, now_ns);
 			return;
 		}
-		if (p->len != exact[p->data[0]]) {
+		if (len != exact[data[0]]) {
 			STAT(dev, rx_short);
 			return;
 		}
-		if (door_push_packet(&dev->door, p->data, p->len, &p->addr))
+		if (door_push_packet(&dev->door, data, len, &src))
 			STAT(dev, rx_handshake);
 		else
 			STAT(dev, rx_queue_full);
 		return;
 	}
-	if ((is_stun(p->data, p->len) || (p->data[0] >= 0xd0 && p->data[0] <= 0xdf)) &&
-	    dev->other_packet && p->len <= DOOR_PACKET_MAX) {
-		if (door_push_packet(&dev->door, p->data, p->len, &p->addr))
+	if ((is_stun(data, len) || is_ours(data)) && dev->other_packet && len <= DOOR_PACKET_MAX) {
+		if (door_push_packet(&dev->door, data, len, &src))
 			STAT(dev, rx_other);
 		else
 			STAT(dev, rx_queue_full);
@@ -289,7 +316,7 @@ static bool under_load(struct wg_device *dev, uint64_t now_ns)
 }
 
 static void receive_initiation(struct wg_device *dev, const struct msg_initiation *msg,
-                               const struct addr *src, uint64_t now_ns)
+                               const struct endpoint *src, uint64_t now_ns)
 {
 	struct noise_initiation_state st;
 	struct wg_peer *peer;
@@ -323,7 +350,7 @@ static void receive_initiation(struct wg_device *dev, const struct msg_initiatio
 }
 
 static void receive_response(struct wg_device *dev, const struct msg_response *msg,
-                             const struct addr *src, uint64_t now_ns)
+                             const struct endpoint *src, uint64_t now_ns)
 {
 	struct index_entry *e = index_find(&dev->index, le32_load(msg->receiver_index));
 	struct noise_keypair *kp;
@@ -374,7 +401,7 @@ static void receive_cookie_reply(struct wg_device *dev, const struct msg_cookie_
 }
 
 void receive_handshake(struct wg_device *dev, const uint8_t *data, size_t len,
-                       const struct addr *src)
+                       const struct endpoint *src)
 {
 	uint64_t now_ns = now_mono_ns();
 	bool load = under_load(dev, now_ns);
@@ -384,7 +411,7 @@ void receive_handshake(struct wg_device *dev, const uint8_t *data, size_t len,
 		receive_cookie_reply(dev, (const struct msg_cookie_reply *)data, now_ns);
 		return;
 	}
-	mac = cookie_validate(&dev->cookie_checker, data, len, src, load, now_ns);
+	mac = cookie_validate(&dev->cookie_checker, data, len, &src->addr, load, now_ns);
 	if (mac == COOKIE_MAC_INVALID) {
 		STAT(dev, hs_bad_mac);
 		return;
@@ -396,7 +423,7 @@ void receive_handshake(struct wg_device *dev, const uint8_t *data, size_t len,
 			return;
 		}
 		/* ... and each source gets its fair share. */
-		if (!ratelimit_allow(&dev->ratelimit, src, now_ns)) {
+		if (!ratelimit_allow(&dev->ratelimit, &src->addr, now_ns)) {
 			STAT(dev, hs_ratelimited);
 			return;
 		}

@@ -22,6 +22,6 @@ void receive_flush(struct worker_io *io);
 
 /* Control thread: an initiation, response or cookie reply from the door. */
 void receive_handshake(struct wg_device *dev, const uint8_t *data, size_t len,
-                       const struct addr *src);
+                       const struct endpoint *src);
 
 #endif

@@ -14,8 +14,9 @@
 #include "wg/timers.h"
 
 enum {
-	/* header room, the packet, padding to 16, the tag */
-	TX_BUF = MSG_DATA_HEADER_LEN + MAX_PACKET + MSG_PADDING_MULTIPLE + NOISE_AUTHTAG_LEN,
+	/* room for a relay header, the message header, the packet, padding to 16, the tag */
+	TX_BUF = ENDPOINT_HDR_MAX + MSG_DATA_HEADER_LEN + MAX_PACKET + MSG_PADDING_MULTIPLE +
+	         NOISE_AUTHTAG_LEN,
 };
 
 #define STAT(dev, name) atomic_fetch_add_explicit(&(dev)->stats.name, 1, memory_order_relaxed)
@@ -79,9 +80,10 @@ static int packet_destination(const uint8_t *p, size_t len, const uint8_t **dst)
 	return 0;
 }
 
+/* A slot's message starts after room for the endpoint's header, written in front when relayed. */
 static uint8_t *slot(struct worker_io *io, int i)
 {
-	return io->tx_bufs + (size_t)i * TX_BUF;
+	return io->tx_bufs + (size_t)i * TX_BUF + ENDPOINT_HDR_MAX;
 }
 
 /* Routes and encrypts the packet in the next free slot; queues it for sending or stages it. */
@@ -95,6 +97,7 @@ static void tx_one(struct worker_io *io, const struct allowedips *routes, size_t
 	struct wg_peer *peer;
 	uint64_t counter;
 	struct udp_pkt *out;
+	size_t hdr_len;
 	int family = packet_destination(packet, len, &dst);
 
 	if (!family) {
@@ -112,14 +115,16 @@ static void tx_one(struct worker_io *io, const struct allowedips *routes, size_t
 	}
 	out = &io->tx_out[io->tx_n];
 	pthread_spin_lock(&peer->endpoint_lock);
-	out->addr = peer->endpoint;
+	out->addr = peer->endpoint.addr;
+	hdr_len = peer->endpoint.hdr_len;
+	memcpy(buf - hdr_len, peer->endpoint.hdr, hdr_len);
 	pthread_spin_unlock(&peer->endpoint_lock);
 	if (!addr_is_set(&out->addr)) {
 		STAT(dev, tx_no_endpoint);
 		return;
 	}
-	out->data = buf;
-	out->len = seal_data(kp, counter, buf, len, dev->tun->mtu);
+	out->data = buf - hdr_len;
+	out->len = hdr_len + seal_data(kp, counter, buf, len, dev->tun->mtu);
 	io->tx_n++;
 	atomic_fetch_add_explicit(&peer->tx_bytes, out->len, memory_order_relaxed);
 	timers_any_authenticated_packet_traversal(peer);
@@ -279,18 +284,18 @@ int send_from_tun(struct worker_io *io, uint64_t now_ns)
 
 bool send_to_peer(struct wg_peer *peer, const void *data, size_t len)
 {
-	struct addr to;
+	struct endpoint to;
 	int ret;
 
 	wg_peer_get_endpoint(peer, &to);
-	if (!addr_is_set(&to))
+	if (!endpoint_is_set(&to))
 		return false;
-	ret = udp_send(&peer->dev->udp[0], data, len, &to);
+	ret = udp_send_endpoint(&peer->dev->udp[0], data, len, &to);
 	if (ret < 0) {
-		char buf[ADDR_STRLEN];
+		char buf[ENDPOINT_STRLEN];
 
 		log_ratelimited(LL_INFO, "peer %s: sending to %s failed: %s", peer->name,
-		                addr_format(&to, buf), strerror(-ret));
+		                endpoint_format(&to, buf), strerror(-ret));
 		STAT(peer->dev, tx_send_failed);
 		return false;
 	}
@@ -419,11 +424,11 @@ void send_handshake_response(struct wg_peer *peer)
 }
 
 void send_cookie_reply(struct wg_device *dev, const uint8_t *msg, size_t len,
-                       const struct addr *src)
+                       const struct endpoint *src)
 {
 	struct msg_cookie_reply reply;
 
-	cookie_create_reply(&dev->cookie_checker, &reply, msg, len, src, now_mono_ns());
-	if (udp_send(&dev->udp[0], &reply, sizeof(reply), src) == 0)
+	cookie_create_reply(&dev->cookie_checker, &reply, msg, len, &src->addr, now_mono_ns());
+	if (udp_send_endpoint(&dev->udp[0], &reply, sizeof(reply), src) == 0)
 		STAT(dev, hs_cookie_sent);
 }

@@ -18,7 +18,7 @@ int send_from_tun(struct worker_io *io, uint64_t now_ns);
 void send_handshake_initiation(struct wg_peer *peer, bool is_retry);
 void send_handshake_response(struct wg_peer *peer);
 void send_cookie_reply(struct wg_device *dev, const uint8_t *msg, size_t len,
-                       const struct addr *src);
+                       const struct endpoint *src);
 void send_keepalive(struct wg_peer *peer);
 /* Encrypts and sends one packet under the peer's current keypair (staged packets). */
 void send_data_one(struct wg_peer *peer, const uint8_t *packet, size_t len);

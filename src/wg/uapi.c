@@ -114,10 +114,13 @@ static int set_peer_key(struct uapi_set *set, const char *key, const char *value
 		return 0;
 	}
 	if (strcmp(key, "endpoint") == 0) {
+		struct endpoint ep;
+
 		if (!addr_parse(&a, value, NULL))
 			return -EINVAL;
+		endpoint_from_addr(&ep, &a);
 		if (peer)
-			wg_peer_set_endpoint(peer, &a);
+			wg_peer_set_endpoint(peer, &ep);
 		return 0;
 	}
 	if (strcmp(key, "persistent_keepalive_interval") == 0) {
@@ -260,7 +263,7 @@ char *uapi_get(struct wg_device *dev, size_t *len)
 		put(&o, "fwmark=%u\n", dev->fwmark);
 	for (struct wg_peer *p = dev->peers; p; p = p->next) {
 		int64_t hs = atomic_load(&p->last_handshake_wall_ns);
-		struct addr endpoint;
+		struct endpoint endpoint;
 
 		key_to_hex(hex, p->public_key);
 		put(&o, "public_key=%s\n", hex);
@@ -269,8 +272,9 @@ char *uapi_get(struct wg_device *dev, size_t *len)
 		secret_zero(hex, sizeof(hex));
 		put(&o, "protocol_version=1\n");
 		wg_peer_get_endpoint(p, &endpoint);
-		if (addr_is_set(&endpoint))
-			put(&o, "endpoint=%s\n", addr_format(&endpoint, ep));
+		/* A relayed peer shows its relay's address: all that wg can say. */
+		if (endpoint_is_set(&endpoint))
+			put(&o, "endpoint=%s\n", addr_format(&endpoint.addr, ep));
 		put(&o, "last_handshake_time_sec=%lld\nlast_handshake_time_nsec=%lld\n",
 		    (long long)(hs / 1000000000), (long long)(hs % 1000000000));
 		put(&o, "tx_bytes=%llu\nrx_bytes=%llu\n",

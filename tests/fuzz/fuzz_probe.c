@@ -11,7 +11,7 @@
 #include "nat/probe.h"
 #include "util/err.h"
 
-static int discard(void *ctx, const struct addr *to, const uint8_t *buf, size_t len)
+static int discard(void *ctx, const struct endpoint *to, const uint8_t *buf, size_t len)
 {
 	return 0;
 }
@@ -25,13 +25,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint64_t now = 1;
 	uint8_t buf[PROBE_LEN];
 	struct probe_msg m;
-	struct addr from;
+	struct addr from_addr;
+	struct endpoint from;
 	errmsg err;
 
 	if (!ready) {
 		struct send_ops ops = { .send = discard };
 		wg_key self_priv, peer_priv;
-		struct addr cand;
+		struct addr cand_addr;
+		struct endpoint cand;
 		enum cand_kind kind = CAND_REFLEXIVE;
 
 		if (!rand_init())
@@ -43,13 +45,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (path_table_init(&t, self_priv, 2, 1, NULL, &ops, NULL, NULL) != 0 ||
 		    path_add_peer(&t, peer_pub, 0) != 0 ||
 		    !probe_derive_key(key, self_priv, t.self_pub, peer_pub) ||
-		    !addr_parse(&cand, "203.0.113.7:40000", err))
+		    !addr_parse(&cand_addr, "203.0.113.7:40000", err))
 			abort();
+		endpoint_from_addr(&cand, &cand_addr);
 		path_set_candidates(&t, 0, &cand, &kind, 1, 0);
 		ready = true;
 	}
-	if (!addr_parse(&from, "203.0.113.7:40000", err))
+	if (!addr_parse(&from_addr, "203.0.113.7:40000", err))
 		abort();
+	/* Some inputs arrive through a relay at the candidate's address (a byte past the probe
+	 * says). */
+	if (size > PROBE_LEN + 1 && (data[PROBE_LEN + 1] & 1)) {
+		static const uint8_t hdr[5] = { 0xE0, 1, 2, 3, 4 };
+
+		endpoint_relayed(&from, &from_addr, hdr, sizeof(hdr));
+	} else {
+		endpoint_from_addr(&from, &from_addr);
+	}
 	now += 1000000;
 
 	if (probe_consume(&m, data, size, key) == PROBE_OK && m.type != PROBE_PING &&

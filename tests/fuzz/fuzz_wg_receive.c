@@ -32,6 +32,7 @@ static void setup(void)
 	wg_key priv, ppriv, ppub;
 	struct prefix p;
 	struct addr ep;
+	struct endpoint pep;
 	struct wg_peer *peer;
 
 	if (!rand_init() || tun_pipe_create(&tun, "fuzz0", 1420) < 0)
@@ -47,7 +48,8 @@ static void setup(void)
 	if (!peer || !prefix_parse(&p, "10.66.0.2/32", false, NULL) ||
 	    !wg_peer_add_allowed_ip(peer, &p) || !addr_parse(&ep, "127.0.0.1:9", NULL))
 		abort();
-	wg_peer_set_endpoint(peer, &ep);
+	endpoint_from_addr(&pep, &ep);
+	wg_peer_set_endpoint(peer, &pep);
 	/* Bound to loopback so handshake responses have somewhere harmless to go. */
 	if (udp_open(&dev->udp[0], 0, 0) < 0)
 		abort();

@@ -26,11 +26,19 @@ void sim_init(struct sim *s, uint64_t latency_ns)
 	addr_clear(&s->slow_to);
 }
 
-static int host_send(void *ctx, const struct addr *to, const uint8_t *buf, size_t len)
+/* A relayed endpoint's header goes in front, as the data plane does. */
+static int host_send(void *ctx, const struct endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct sim_host *h = ctx;
+	uint8_t framed[SIM_MAX_PKT];
 
-	return sim_send(h, &h->addrs[h->send_from], to, buf, len);
+	if (!to->hdr_len)
+		return sim_send(h, &h->addrs[h->send_from], &to->addr, buf, len);
+	if (len + to->hdr_len > sizeof(framed))
+		return -1;
+	memcpy(framed, to->hdr, to->hdr_len);
+	memcpy(framed + to->hdr_len, buf, len);
+	return sim_send(h, &h->addrs[h->send_from], &to->addr, framed, len + to->hdr_len);
 }
 
 struct sim_host *sim_add_host(struct sim *s, const char *addr, enum nat_mapping mapping,

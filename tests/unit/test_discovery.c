@@ -85,7 +85,7 @@ static uint64_t client_timer(void *ctx, uint64_t now_ns)
 }
 
 /* Records when each request leaves, then sends it. */
-static int recording_send(void *ctx, const struct addr *to, const uint8_t *buf, size_t len)
+static int recording_send(void *ctx, const struct endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct client_side *c = ctx;
 

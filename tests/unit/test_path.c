@@ -7,6 +7,7 @@
 #include "crypto/key.h"
 #include "crypto/rand.h"
 #include "nat/probe.h"
+#include "nat/relay_wire.h"
 #include "nat/stun_server.h"
 #include "nat/traversal.h"
 #include "netsim.h"
@@ -113,13 +114,23 @@ static void member_rx(void *ctx, const struct addr *to, const struct addr *from,
                       size_t len, uint64_t now_ns)
 {
 	struct member *m = ctx;
+	struct endpoint src;
 
 	/* Answers leave from the address the datagram came to, as on a real host. */
 	for (size_t i = 0; i < m->host->n_addrs; i++) {
 		if (addr_equal(&m->host->addrs[i], to))
 			m->host->send_from = i;
 	}
-	traversal_input(&m->trav, pkt, len, from, now_ns);
+	/* Through a relay: unwrapped as the data plane does, the frame header kept as the source.
+	 */
+	if (len > RELAY_DATA_HDR_LEN && pkt[0] == RELAY_DATA) {
+		endpoint_relayed(&src, from, pkt, RELAY_DATA_HDR_LEN);
+		pkt += RELAY_DATA_HDR_LEN;
+		len -= RELAY_DATA_HDR_LEN;
+	} else {
+		endpoint_from_addr(&src, from);
+	}
+	traversal_input(&m->trav, pkt, len, &src, now_ns);
 }
 
 static uint64_t member_timer(void *ctx, uint64_t now_ns)
@@ -183,8 +194,11 @@ static void connect_pair(struct sim *s, struct member *m)
 	assert_true(sim_run(s, s->now_ns + 5ull * SEC, both_gathered, m));
 	for (int i = 0; i < 2; i++) {
 		struct member *peer = &m[1 - i];
-		struct addr cands[2] = { peer->host->addrs[0], peer->report.mapped };
+		struct endpoint cands[2];
 		enum cand_kind kinds[2] = { CAND_LOCAL, CAND_REFLEXIVE };
+
+		endpoint_from_addr(&cands[0], &peer->host->addrs[0]);
+		endpoint_from_addr(&cands[1], &peer->report.mapped);
 
 		m[i].peer = path_add_peer(&m[i].trav.paths, peer->pub, s->now_ns);
 		assert_true(m[i].peer >= 0);
@@ -289,18 +303,20 @@ static void test_best_path(void **state)
 	/* Only the slow address is known yet: it becomes the path. */
 	assert_true(sim_run(&s, s.now_ns + 2ull * SEC, both_direct, m));
 	cur = path_current(t, (size_t)m[0].peer);
-	assert_string_equal(addr_format(&cur->addr, buf), "192.0.2.20:41641");
+	assert_string_equal(addr_format(&cur->ep.addr, buf), "192.0.2.20:41641");
 	assert_true(cur->srtt_ns >= 50ull * MS);
 	/* A faster candidate turns up: it is pinged at once and replaces the path. */
 	{
-		struct addr cands[2] = { slow, fast };
+		struct endpoint cands[2];
 
+		endpoint_from_addr(&cands[0], &slow);
+		endpoint_from_addr(&cands[1], &fast);
 		path_set_candidates(t, (size_t)m[0].peer, cands, kinds2, 2, s.now_ns);
 		sim_kick(m[0].host);
 	}
 	sim_run(&s, s.now_ns + 1ull * SEC, NULL, NULL);
 	cur = path_current(t, (size_t)m[0].peer);
-	assert_string_equal(addr_format(&cur->addr, buf), "192.0.2.21:41641");
+	assert_string_equal(addr_format(&cur->ep.addr, buf), "192.0.2.21:41641");
 	assert_true(cur->srtt_ns < 30ull * MS);
 	/* RTT keeps being measured on the current path. */
 	{
@@ -314,7 +330,7 @@ static void test_best_path(void **state)
 	sim_run(&s, s.now_ns + 20ull * SEC, NULL, NULL);
 	cur = path_current(t, (size_t)m[0].peer);
 	assert_non_null(cur);
-	assert_string_equal(addr_format(&cur->addr, buf), "192.0.2.20:41641");
+	assert_string_equal(addr_format(&cur->ep.addr, buf), "192.0.2.20:41641");
 	/* And when every address dies, there is no path. */
 	m[1].host->n_addrs = 0;
 	sim_run(&s, s.now_ns + 20ull * SEC, NULL, NULL);
@@ -323,13 +339,191 @@ static void test_best_path(void **state)
 	traversal_clear(&m[1].trav);
 }
 
+/*
+ * A stand-in relay for the simulator: a member "binds" with 0xE1 and its tag
+ * (the real bind is tested with the relay); Data frames go to the tag's
+ * member with the sender's tag written in, as lanrage-relay does.
+ */
+struct sim_relay {
+	struct sim_host *host;
+	struct {
+		uint8_t tag[4];
+		struct addr addr;
+	} members[2];
+	size_t n;
+	uint64_t forwarded;
+};
+
+static void relay_rx(void *ctx, const struct addr *to, const struct addr *from, const uint8_t *pkt,
+                     size_t len, uint64_t now_ns)
+{
+	struct sim_relay *r = ctx;
+	uint8_t out[SIM_MAX_PKT];
+	int src = -1, dst = -1;
+
+	if (len == RELAY_DATA_HDR_LEN && pkt[0] == 0xE1) {
+		size_t i = 0;
+
+		/* A bind from a new address moves the member there (NAT rebinding). */
+		while (i < r->n && memcmp(r->members[i].tag, pkt + 1, 4) != 0)
+			i++;
+		if (i == ARRAY_SIZE(r->members))
+			return;
+		memcpy(r->members[i].tag, pkt + 1, 4);
+		r->members[i].addr = *from;
+		r->n += i == r->n;
+		return;
+	}
+	if (len <= RELAY_DATA_HDR_LEN || pkt[0] != RELAY_DATA || len > sizeof(out))
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		if (addr_equal(&r->members[i].addr, from))
+			src = (int)i;
+		if (memcmp(r->members[i].tag, pkt + 1, 4) == 0)
+			dst = (int)i;
+	}
+	if (src < 0 || dst < 0)
+		return;
+	memcpy(out, pkt, len);
+	memcpy(out + 1, r->members[src].tag, 4);
+	r->forwarded++;
+	sim_send(r->host, &r->host->addrs[0], &r->members[dst].addr, out, len);
+}
+
+static bool both_relayed(void *ctx)
+{
+	struct member *m = ctx;
+
+	for (int i = 0; i < 2; i++) {
+		const struct path_candidate *c = path_current(&m[i].trav.paths, (size_t)m[i].peer);
+
+		if (!c || c->kind != CAND_RELAY)
+			return false;
+	}
+	return true;
+}
+
+static bool both_direct_again(void *ctx)
+{
+	struct member *m = ctx;
+
+	for (int i = 0; i < 2; i++) {
+		const struct path_candidate *c = path_current(&m[i].trav.paths, (size_t)m[i].peer);
+
+		if (!c || endpoint_is_relayed(&c->ep))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Two symmetric NATs: no direct path, so the pair meets on a relay and
+ * measures it; losing the relay ends the path; once one side's NAT goes
+ * away, the direct path is found and preferred.
+ */
+static void test_relay_path(void **state)
+{
+	static struct sim s;
+	static struct server sv;
+	static struct member m[2];
+	static struct sim_relay r;
+	struct addr relay = sim_addr("198.51.100.2:51820");
+	static const uint8_t tags[2][RELAY_DATA_HDR_LEN] = { { RELAY_DATA, 0, 0, 0, 1 },
+		                                             { RELAY_DATA, 0, 0, 0, 2 } };
+	const struct path_candidate *cur;
+
+	sim_init(&s, 10 * MS);
+	server_setup(&s, &sv);
+	memset(&r, 0, sizeof(r));
+	r.host = sim_add_host(&s, "198.51.100.2:51820", NAT_MAPPING_NONE, 0, NULL);
+	sim_host_set_handlers(r.host, relay_rx, NULL, &r);
+	member_setup(&s, &m[0], "10.0.1.2:41641", NAT_MAPPING_APD, NAT_FILTERING_APD,
+	             "203.0.113.1");
+	member_setup(&s, &m[1], "10.0.2.2:41641", NAT_MAPPING_APD, NAT_FILTERING_APD,
+	             "203.0.113.2");
+	connect_pair(&s, m);
+	assert_false(sim_run(&s, s.now_ns + 3ull * SEC, both_direct, m));
+
+	/* Both bind, and offer the relay with the other's tag as a candidate. */
+	for (int i = 0; i < 2; i++) {
+		uint8_t bind[RELAY_DATA_HDR_LEN];
+		struct endpoint cands[3];
+		enum cand_kind kinds3[3] = { CAND_LOCAL, CAND_REFLEXIVE, CAND_RELAY };
+		struct path_peer *p = &m[i].trav.paths.peers[m[i].peer];
+
+		memcpy(bind, tags[i], sizeof(bind));
+		bind[0] = 0xE1;
+		assert_int_equal(
+		    sim_send(m[i].host, &m[i].host->addrs[0], &relay, bind, sizeof(bind)), 0);
+		cands[0] = p->cand[0].ep;
+		cands[1] = p->cand[1].ep;
+		endpoint_relayed(&cands[2], &relay, tags[1 - i], RELAY_DATA_HDR_LEN);
+		path_set_candidates(&m[i].trav.paths, (size_t)m[i].peer, cands, kinds3, 3,
+		                    s.now_ns);
+		sim_kick(m[i].host);
+	}
+	assert_true(sim_run(&s, s.now_ns + 3ull * SEC, both_relayed, m));
+	assert_true(r.forwarded > 0);
+	cur = path_current(&m[0].trav.paths, (size_t)m[0].peer);
+	/* Four hops of 10 ms there and back. */
+	assert_true(cur->srtt_ns >= 40ull * MS && cur->srtt_ns < 60ull * MS);
+	assert_memory_equal(cur->ep.hdr, tags[1], RELAY_DATA_HDR_LEN);
+
+	/* The relay is gone: its candidates go, and with them the path. */
+	path_forget_relay(&m[0].trav.paths, &relay, s.now_ns);
+	assert_null(path_current(&m[0].trav.paths, (size_t)m[0].peer));
+	for (size_t i = 0; i < m[0].trav.paths.peers[m[0].peer].n_cand; i++)
+		assert_false(endpoint_is_relayed(&m[0].trav.paths.peers[m[0].peer].cand[i].ep));
+	/* Offered again, it comes back. */
+	{
+		struct endpoint c;
+		enum cand_kind k = CAND_RELAY;
+		struct path_peer *p = &m[0].trav.paths.peers[m[0].peer];
+		struct endpoint cands[3] = { p->cand[0].ep, p->cand[1].ep };
+		enum cand_kind kinds3[3] = { p->cand[0].kind, p->cand[1].kind, k };
+
+		endpoint_relayed(&c, &relay, tags[1], RELAY_DATA_HDR_LEN);
+		cands[2] = c;
+		path_set_candidates(&m[0].trav.paths, (size_t)m[0].peer, cands, kinds3, 3,
+		                    s.now_ns);
+		sim_kick(m[0].host);
+	}
+	assert_true(sim_run(&s, s.now_ns + 3ull * SEC, both_relayed, m));
+
+	/*
+	 * Member 1's NAT goes away; it binds again from its new address, so the
+	 * relayed path stays up, but the direct path opens and wins over it.
+	 */
+	m[1].host->nat.mapping = NAT_MAPPING_NONE;
+	{
+		uint8_t bind[RELAY_DATA_HDR_LEN];
+
+		memcpy(bind, tags[1], sizeof(bind));
+		bind[0] = 0xE1;
+		assert_int_equal(
+		    sim_send(m[1].host, &m[1].host->addrs[0], &relay, bind, sizeof(bind)), 0);
+	}
+	assert_true(sim_run(&s, s.now_ns + 25ull * SEC, both_direct_again, m));
+	/* It was the better RTT that moved the pair: the relay still answers its probes. */
+	{
+		uint64_t before = r.forwarded;
+
+		sim_run(&s, s.now_ns + 11ull * SEC, NULL, NULL);
+		assert_true(r.forwarded > before);
+	}
+	cur = path_current(&m[0].trav.paths, (size_t)m[0].peer);
+	assert_true(cur->srtt_ns < 40ull * MS);
+	traversal_clear(&m[0].trav);
+	traversal_clear(&m[1].trav);
+}
+
 /* Captures what member 0 sends, to replay and tamper with. */
 static uint8_t captured[PROBE_LEN];
-static struct addr captured_to;
+static struct endpoint captured_to;
 static struct send_ops inner;
 static bool capturing;
 
-static int capture(void *ctx, const struct addr *to, const uint8_t *buf, size_t len)
+static int capture(void *ctx, const struct endpoint *to, const uint8_t *buf, size_t len)
 {
 	if (capturing && len == PROBE_LEN && buf[0] == PROBE_PING) {
 		memcpy(captured, buf, len);
@@ -344,7 +538,7 @@ static void test_hostile(void **state)
 	static struct server sv;
 	static struct member m[2];
 	struct path_table *b;
-	struct addr from;
+	struct endpoint from;
 	wg_key stranger_priv, stranger_pub;
 	uint8_t key[MAC_KEY_LEN], buf[PROBE_LEN];
 	struct probe_msg msg = { .type = PROBE_PING, .txid = 7, .counter = 1ull << 40 };
@@ -362,7 +556,7 @@ static void test_hostile(void **state)
 	capturing = false;
 	sim_run(&s, s.now_ns + 50ull * MS, NULL, NULL);
 	b = &m[1].trav.paths;
-	from = m[0].host->addrs[0];
+	endpoint_from_addr(&from, &m[0].host->addrs[0]);
 
 	/* A replayed ping is not answered. */
 	assert_int_equal(path_input(b, captured, PROBE_LEN, &from, s.now_ns), PROBE_DROP_REPLAY);
@@ -383,7 +577,7 @@ static void test_hostile(void **state)
 	assert_true(probe_derive_key(key, m[0].priv, m[0].pub, m[1].pub));
 	msg.type = PROBE_PONG;
 	msg.counter = m[0].trav.paths.tx_counter + 100;
-	msg.observed = from;
+	msg.observed = from.addr;
 	probe_create(buf, &msg, key);
 	assert_int_equal(path_input(b, buf, PROBE_LEN, &from, s.now_ns), PROBE_DROP_STALE);
 	assert_int_equal(b->dropped[PROBE_DROP_REPLAY], 1);
@@ -415,9 +609,8 @@ static void test_hostile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_probe_codec),
-		cmocka_unit_test(test_punch_matrix),
-		cmocka_unit_test(test_best_path),
+		cmocka_unit_test(test_probe_codec), cmocka_unit_test(test_punch_matrix),
+		cmocka_unit_test(test_best_path),   cmocka_unit_test(test_relay_path),
 		cmocka_unit_test(test_hostile),
 	};
 
