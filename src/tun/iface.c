@@ -83,7 +83,8 @@ static void add_attr(struct nlmsghdr *nh, int type, const void *data, size_t len
 	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
 }
 
-int iface_add_address(const char *name, const struct addr *addr, int prefix_len)
+/* RTM_NEWADDR or RTM_DELADDR for addr/prefix_len on the interface; 0 or -errno from the kernel. */
+static int change_address(const char *name, int type, const struct addr *addr, int prefix_len)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -100,8 +101,10 @@ int iface_add_address(const char *name, const struct addr *addr, int prefix_len)
 		return -ENODEV;
 	memset(&req, 0, sizeof(req));
 	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
-	req.nh.nlmsg_type = RTM_NEWADDR;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+	req.nh.nlmsg_type = (unsigned short)type;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	if (type == RTM_NEWADDR)
+		req.nh.nlmsg_flags |= NLM_F_CREATE | NLM_F_EXCL;
 	req.nh.nlmsg_seq = 1;
 	req.ifa.ifa_family = (unsigned char)addr->sa.sa_family;
 	req.ifa.ifa_prefixlen = (unsigned char)prefix_len;
@@ -129,13 +132,24 @@ int iface_add_address(const char *name, const struct addr *addr, int prefix_len)
 	if ((size_t)n >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
 		struct nlmsghdr *rh = (struct nlmsghdr *)reply;
 
-		if (rh->nlmsg_type == NLMSG_ERROR) {
-			struct nlmsgerr *e = NLMSG_DATA(rh);
-
-			ret = e->error == -EEXIST ? 0 : e->error;
-		}
+		if (rh->nlmsg_type == NLMSG_ERROR)
+			ret = ((struct nlmsgerr *)NLMSG_DATA(rh))->error;
 	}
 out:
 	close(fd);
 	return ret;
+}
+
+int iface_add_address(const char *name, const struct addr *addr, int prefix_len)
+{
+	int ret = change_address(name, RTM_NEWADDR, addr, prefix_len);
+
+	return ret == -EEXIST ? 0 : ret;
+}
+
+int iface_del_address(const char *name, const struct addr *addr, int prefix_len)
+{
+	int ret = change_address(name, RTM_DELADDR, addr, prefix_len);
+
+	return ret == -EADDRNOTAVAIL ? 0 : ret;
 }

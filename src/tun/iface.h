@@ -14,6 +14,8 @@ int iface_set_up(const char *name, bool up) WARN_UNUSED;
 int iface_is_up(const char *name, bool *up) WARN_UNUSED;
 /* Adds addr/prefix_len to the interface (RTM_NEWADDR); an existing one is not an error. */
 int iface_add_address(const char *name, const struct addr *addr, int prefix_len) WARN_UNUSED;
+/* Removes it (RTM_DELADDR); one that is not there is not an error. */
+int iface_del_address(const char *name, const struct addr *addr, int prefix_len) WARN_UNUSED;
 /* Whether an interface of that name exists. */
 bool iface_exists(const char *name);
 

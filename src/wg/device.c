@@ -457,6 +457,22 @@ void wg_peer_set_endpoint(struct wg_peer *peer, const struct endpoint *endpoint)
 	peer_update_endpoint(peer, endpoint);
 }
 
+void wg_peer_connect(struct wg_peer *peer)
+{
+	struct noise_keypair *kp = atomic_load(&peer->kp_current);
+
+	if (keypair_can_send(kp, now_mono_ns(), &peer->dev->timing))
+		return;
+	/* An attempt made while the way was unknown must not hold this one back. */
+	peer->last_sent_handshake_ns = 0;
+	send_handshake_initiation(peer, false);
+}
+
+bool wg_peer_has_session(struct wg_peer *peer)
+{
+	return keypair_can_send(atomic_load(&peer->kp_current), now_mono_ns(), &peer->dev->timing);
+}
+
 void wg_peer_get_endpoint(struct wg_peer *peer, struct endpoint *out)
 {
 	pthread_spin_lock(&peer->endpoint_lock);

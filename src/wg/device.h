@@ -249,6 +249,10 @@ void wg_peer_set_preshared_key(struct wg_peer *peer, const uint8_t *psk);
 /* A direct address, or a relay and the header that names the peer there. */
 void wg_peer_set_endpoint(struct wg_peer *peer, const struct endpoint *endpoint);
 void wg_peer_get_endpoint(struct wg_peer *peer, struct endpoint *out);
+/* A way to the peer was just found: without a session, start a handshake now. */
+void wg_peer_connect(struct wg_peer *peer);
+/* Whether the peer has a session that can carry data now. */
+bool wg_peer_has_session(struct wg_peer *peer);
 /* 0 disables; turning it on sends a keepalive at once. */
 void wg_peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t seconds);
 bool wg_peer_add_allowed_ip(struct wg_peer *peer, const struct prefix *p) WARN_UNUSED;

@@ -12,10 +12,29 @@
 /*
  * tunctl NAME MTU ADDR/LEN... : creates NAME (two queues, offloads), sets the
  * MTU, adds each address, brings it up, prints "ready" and the offloads, and
- * holds it until stdin closes.  Every step goes through netlink or ioctl.
+ * holds it until stdin closes; a line "del ADDR/LEN" on stdin removes that
+ * address (twice: the second time is no error) and prints "deleted".  Every
+ * step goes through netlink or ioctl.
  */
+static bool parse_cidr(const char *s, struct addr *a, int *len)
+{
+	char ip[ADDR_STRLEN];
+	const char *slash = strchr(s, '/');
+	uint64_t n;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(ip))
+		return false;
+	memcpy(ip, s, (size_t)(slash - s));
+	ip[slash - s] = '\0';
+	if (!addr_parse_ip(a, ip, NULL) || !num_parse_u64(slash + 1, 0, 128, &n))
+		return false;
+	*len = (int)n;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
+	char line[128];
 	struct tun *tun;
 	uint64_t mtu;
 	bool up = false;
@@ -35,16 +54,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 3; i < argc; i++) {
-		char ip[ADDR_STRLEN];
-		const char *slash = strchr(argv[i], '/');
-		uint64_t len;
 		struct addr a;
+		int len;
 
-		if (!slash || (size_t)(slash - argv[i]) >= sizeof(ip))
-			return 2;
-		memcpy(ip, argv[i], (size_t)(slash - argv[i]));
-		ip[slash - argv[i]] = '\0';
-		if (!addr_parse_ip(&a, ip, NULL) || !num_parse_u64(slash + 1, 0, 128, &len))
+		if (!parse_cidr(argv[i], &a, &len))
 			return 2;
 		if ((ret = iface_add_address(tun->name, &a, (int)len)) < 0 ||
 		    (ret = iface_add_address(tun->name, &a, (int)len)) < 0) {
@@ -60,8 +73,20 @@ int main(int argc, char **argv)
 	printf("ready %s queues=%d vnet=%d tso=%d uso=%d\n", tun->name, tun->n_queues, tun->vnet,
 	       tun->tso, tun->uso);
 	fflush(stdout);
-	while (getchar() != EOF)
-		;
+	while (fgets(line, sizeof(line), stdin)) {
+		struct addr a;
+		int len;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "del ", 4) != 0 || !parse_cidr(line + 4, &a, &len))
+			continue;
+		if ((ret = iface_del_address(tun->name, &a, len)) < 0 ||
+		    (ret = iface_del_address(tun->name, &a, len)) < 0)
+			printf("delete failed: %s\n", strerror(-ret));
+		else
+			printf("deleted %s\n", line + 4);
+		fflush(stdout);
+	}
 	tun_destroy(tun);
 	return 0;
 }

@@ -1,0 +1,87 @@
+/* daemon.h - lanraged: the interface, the data plane, the control plane, parties, connections, API.
+ */
+#ifndef LANRAGE_DAEMON_DAEMON_H
+#define LANRAGE_DAEMON_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "control/ctl.h"
+#include "control/party.h"
+#include "daemon/config.h"
+#include "daemon/conn.h"
+#include "daemon/identity.h"
+#include "daemon/state.h"
+#include "nat/discovery.h"
+#include "util/compiler.h"
+#include "util/prefix.h"
+
+struct event_base;
+struct event;
+struct api;
+struct api_req;
+struct ipc;
+struct pinger;
+struct relays;
+struct settings;
+struct wg_device;
+
+/* Party operations run one at a time; the API's request waits for the control plane. */
+enum party_op { OP_NONE, OP_CREATE, OP_JOIN, OP_LEAVE, OP_REJOIN };
+
+/*
+ * The whole program; main.c builds the configuration and runs the loop.
+ * Owns everything below; all of it runs on the event loop's thread except
+ * the data plane's packet workers.
+ */
+struct daemon {
+	struct event_base *base;
+	struct daemon_config cfg;
+	struct settings *settings; /* borrowed from main */
+	struct identity id;
+	struct state_store state;
+	struct prefix network;
+	struct wg_device *dev;
+	struct ipc *ipc;
+	struct conn_manager cm;
+	bool cm_ready;
+	struct relays *relays;
+	struct ctl *ctl;
+	struct api *api;
+	struct pinger *pinger;
+
+	/* The party as the control plane last told it (in no party: n_members 0, id ""). */
+	struct party_info party;
+	struct peer_info self;
+	struct addr vip_on_iface; /* the address lanrage0 has now */
+	enum ctl_link link;
+	char link_detail[256];
+
+	enum party_op op;
+	struct api_req *op_req;
+	struct event *rejoin_ev;
+	unsigned rejoin_failures;
+
+	/* NAT: the last discovery's outcome. */
+	struct discovery_report nat;
+	bool nat_done;
+	int64_t nat_at_ms;
+	struct addr stun[CONFIG_STUN_MAX];
+	int n_stun;
+	struct event *nat_ev;
+
+	struct event *sigint, *sigterm;
+	int exit_code;
+};
+
+/*
+ * Sets everything up (identity, interface, data plane, control plane, API)
+ * and, when the state says so, starts rejoining the saved party.  On failure
+ * err says what failed in words a user can act on.
+ */
+int daemon_start(struct daemon *d, struct event_base *base, const struct daemon_config *cfg,
+                 struct settings *settings, char *err) WARN_UNUSED;
+/* Tears down in reverse order; the party membership stays (a restart rejoins). */
+void daemon_stop(struct daemon *d);
+
+#endif
