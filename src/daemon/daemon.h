@@ -84,4 +84,14 @@ int daemon_start(struct daemon *d, struct event_base *base, const struct daemon_
 /* Tears down in reverse order; the party membership stays (a restart rejoins). */
 void daemon_stop(struct daemon *d);
 
+/* For the daemon's own parts (partymgr.c, report.c). */
+bool daemon_in_party(const struct daemon *d);
+/* "remote" or "local", and the server URL or discovery directory. */
+const char *daemon_mode(const struct daemon *d);
+const char *daemon_where(const struct daemon *d);
+/* Puts the virtual IP on the interface (replacing the old one); unset removes it. */
+void daemon_set_vip(struct daemon *d, const struct addr *vip);
+/* Refreshes our description (name, endpoints, NAT type) and publishes changes to the party. */
+void daemon_update_self(struct daemon *d);
+
 #endif
