@@ -494,6 +494,8 @@ void conn_remove(struct conn_manager *cm, struct conn *c)
 {
 	log_info("peer %s (%s): removed", c->name, c->peer_id);
 	teardown(cm, c);
+	if (cm->relays)
+		relays_forget_pair(cm->relays, c->peer_id);
 	memset(c, 0, sizeof(*c));
 	c->path = -1;
 }

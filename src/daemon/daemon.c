@@ -370,6 +370,14 @@ int daemon_start(struct daemon *d, struct event_base *base, const struct daemon_
 	if (!d->ctl)
 		return -EINVAL;
 	d->link = d->ctl->ops->link(d->ctl);
+	if (cfg->control_url[0] && cfg->relay != RELAY_NEVER) {
+		d->relays = relays_create(base, d->ctl, &d->cm);
+		if (!d->relays) {
+			err_set(err, "relay manager: out of memory");
+			return -ENOMEM;
+		}
+		conn_manager_set_relays(&d->cm, d->relays);
+	}
 
 	d->pinger = pinger_create(base, why);
 	if (!d->pinger)
@@ -416,9 +424,13 @@ void daemon_stop(struct daemon *d)
 	d->op_req = NULL;
 	api_destroy(d->api);
 	pinger_destroy(d->pinger);
-	ctl_destroy(d->ctl);
+	/* Relays unbind through the data plane, so they go first. */
+	if (d->cm_ready)
+		conn_manager_set_relays(&d->cm, NULL);
+	relays_destroy(d->relays);
 	if (d->cm_ready)
 		conn_manager_clear(&d->cm);
+	ctl_destroy(d->ctl);
 	partymgr_clear(d);
 	if (d->nat_ev)
 		event_free(d->nat_ev);

@@ -10,6 +10,7 @@
 #include "control/party_id.h"
 #include "daemon/api.h"
 #include "daemon/daemon.h"
+#include "daemon/relays.h"
 #include "daemon/report.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -100,10 +101,11 @@ static void on_link(void *ctx, enum ctl_link link, const char *detail)
 
 static void on_signal(void *ctx, const char *from, const json_t *data)
 {
-	/* Relays arrange pairs with signals (daemon/relays.c); nothing else uses them yet. */
-	(void)ctx;
-	(void)from;
-	(void)data;
+	struct daemon *d = ctx;
+
+	/* Relays are arranged with signals (relays.c); nothing else uses them yet. */
+	if (d->relays)
+		relays_on_signal(d->relays, from, data);
 }
 
 json_t *partymgr_party_json(const struct daemon *d)
