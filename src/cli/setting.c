@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/table.h"
+
 static void usage(void)
 {
 	fprintf(stderr, "Usage: lanrage settings                  (all: value and source)\n"
@@ -26,7 +28,8 @@ static void text_of(const json_t *v, char *out, size_t outsz)
 		snprintf(out, outsz, "\"\"");
 }
 
-static void print_one(const char *key, const json_t *s)
+/* One row: key, value, source; width: the value column's. */
+static void print_one(const char *key, const json_t *s, int width)
 {
 	const json_t *value = json_object_get(s, "value");
 	const json_t *stored = json_object_get(s, "stored");
@@ -34,7 +37,9 @@ static void print_one(const char *key, const json_t *s)
 	char v[512], st[512];
 
 	text_of(value ? value : stored, v, sizeof(v));
-	printf("%-16s %-28s %s", key, v, source ? source : "database");
+	table_cell(key, 17);
+	table_cell(v, width + 2);
+	printf("%s", source ? source : "database");
 	if (!json_is_null(stored) && source && strcmp(source, "database") != 0) {
 		text_of(stored, st, sizeof(st));
 		printf(" (stored: %s, overridden)", st);
@@ -47,6 +52,8 @@ static int show_all(struct client *c)
 	const json_t *all, *s;
 	const char *key;
 	json_t *r = NULL;
+	char text[512];
+	int width = 5;
 	int rc = client_call(c, "GET", "/api/settings", NULL, CLIENT_TIMEOUT_MS, &r);
 
 	if (rc != EXIT_OK || client_print_raw(c)) {
@@ -54,10 +61,19 @@ static int show_all(struct client *c)
 		return rc;
 	}
 	all = json_object_get(r, "settings");
-	printf("%-16s %-28s %s\n", "KEY", "VALUE", "SOURCE");
 	json_object_foreach((json_t *)all, key, s)
 	{
-		print_one(key, s);
+		const json_t *v = json_object_get(s, "value");
+
+		text_of(v ? v : json_object_get(s, "stored"), text, sizeof(text));
+		width = table_width(text) > width ? table_width(text) : width;
+	}
+	table_cell("KEY", 17);
+	table_cell("VALUE", width + 2);
+	printf("SOURCE\n");
+	json_object_foreach((json_t *)all, key, s)
+	{
+		print_one(key, s, width);
 	}
 	json_decref(r);
 	return EXIT_OK;
@@ -115,8 +131,12 @@ static int change(struct client *c, const char *key, const char *value)
 		printf("%s stored in the settings database.\n", key);
 	else
 		printf("%s removed from the settings database.\n", key);
-	if (s)
-		print_one(key, s);
+	if (s) {
+		char v[512];
+
+		text_of(json_object_get(s, "value"), v, sizeof(v));
+		printf("%s = %s (source: %s)\n", key, v, source ? source : "?");
+	}
 	if (source && (strcmp(source, "file") == 0 || strcmp(source, "flag") == 0))
 		printf("Note: the %s sets %s, and wins over the database.\n",
 		       strcmp(source, "file") == 0 ? "config file" : "command line of lanraged",

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/table.h"
 #include "util/num.h"
 
 /* A string field, or fallback when absent or null. */
@@ -19,22 +20,6 @@ static const char *str(const json_t *obj, const char *key, const char *fallback)
 static long long num(const json_t *obj, const char *key)
 {
 	return (long long)json_integer_value(json_object_get(obj, key));
-}
-
-/* Display width of UTF-8 text: one column per code point (good enough for names). */
-static int width(const char *s)
-{
-	int w = 0;
-
-	for (; *s; s++)
-		w += ((unsigned char)*s & 0xc0) != 0x80;
-	return w;
-}
-
-/* Prints s padded to w columns. */
-static void cell(const char *s, int w)
-{
-	printf("%s%*s", s, w - width(s), "");
 }
 
 static int expect_no_args(const char *cmd, int argc)
@@ -132,23 +117,23 @@ int show_peers(struct client *c, int argc, char **argv)
 		return EXIT_OK;
 	}
 	for (int k = 0; k < COLS; k++)
-		w[k] = width(head[k]);
+		w[k] = table_width(head[k]);
 	json_array_foreach(peers, i, p)
 	{
 		peer_row(p, cols);
 		for (int k = 0; k < COLS; k++)
-			w[k] = width(cols[k]) > w[k] ? width(cols[k]) : w[k];
+			w[k] = table_width(cols[k]) > w[k] ? table_width(cols[k]) : w[k];
 	}
 	printf("Party %s\n\n", str(r, "party_id", "?"));
 	for (int k = 0; k < COLS; k++) {
-		cell(head[k], k + 1 < COLS ? w[k] + 2 : 0);
+		table_cell(head[k], k + 1 < COLS ? w[k] + 2 : 0);
 	}
 	printf("\n");
 	json_array_foreach(peers, i, p)
 	{
 		peer_row(p, cols);
 		for (int k = 0; k < COLS; k++)
-			cell(cols[k], k + 1 < COLS ? w[k] + 2 : 0);
+			table_cell(cols[k], k + 1 < COLS ? w[k] + 2 : 0);
 		printf("\n");
 	}
 	json_decref(r);
