@@ -44,8 +44,9 @@ int client_options(struct client *c, int *argc, char **argv)
 		const char *a = argv[i];
 
 		if (strcmp(a, "--") == 0) {
-			while (i < *argc)
-				argv[out++] = argv[i++];
+			/* What follows is arguments, even if it looks like an option. */
+			while (++i < *argc)
+				argv[out++] = argv[i];
 			break;
 		}
 		if (strcmp(a, "--json") == 0) {

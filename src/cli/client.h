@@ -39,7 +39,8 @@ void client_clear(struct client *c);
 
 /*
  * Takes the global options (--api ADDR:PORT, --token-file PATH, --json) out
- * of argv wherever they stand before a `--', shifting the rest down.
+ * of argv wherever they stand before a `--' (which goes too), shifting the
+ * rest down.
  * Returns EXIT_OK or EXIT_USAGE (printed).
  */
 int client_options(struct client *c, int *argc, char **argv) WARN_UNUSED;

@@ -13,15 +13,13 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include "crypto/rand.h"
 #include "crypto/secret.h"
 #include "daemon/api_body.h"
 #include "daemon/api_token.h"
-#include "daemon/config.h"
-#include "daemon/settings.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/now.h"
+#include "util/utf8.h"
 
 enum {
 	HTTP_HARD_BODY_MAX = 1024 * 1024, /* evhttp's own cap (it answers 413 in HTML) */
@@ -105,6 +103,21 @@ void api_reply(struct evhttp_request *evreq, int status, json_t *body)
 	evbuffer_free(buf);
 }
 
+/*
+ * {"error": msg}.  Messages quote input (a Host header, a value cut at 80
+ * bytes), which may not be UTF-8; JSON must be, so such bytes become '?'.
+ */
+static json_t *error_body(char *msg)
+{
+	if (!utf8_is_printable(msg, strlen(msg))) {
+		for (char *c = msg; *c; c++) {
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+				*c = '?';
+		}
+	}
+	return json_pack("{s:s}", "error", msg);
+}
+
 void api_reply_error(struct evhttp_request *evreq, int status, const char *fmt, ...)
 {
 	char msg[512];
@@ -113,7 +126,7 @@ void api_reply_error(struct evhttp_request *evreq, int status, const char *fmt, 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	api_reply(evreq, status, json_pack("{s:s}", "error", msg));
+	api_reply(evreq, status, error_body(msg));
 }
 
 int api_status_of(int ret)
@@ -168,7 +181,7 @@ void api_fail(struct api_req *req, int status, const char *fmt, ...)
 	va_end(ap);
 	if (status < 400 || status > 599)
 		status = 500;
-	api_finish(req, status, json_pack("{s:s}", "error", msg));
+	api_finish(req, status, error_body(msg));
 }
 
 static struct api_req *req_create(struct api *api, struct evhttp_request *evreq, const char *what)
@@ -308,7 +321,7 @@ static int route_match(const char *path, char **param)
 	*param = NULL;
 	for (int r = 0; r < R_COUNT; r++) {
 		size_t len = strlen(routes[r].path);
-		const char *seg = path + len;
+		const char *seg;
 		size_t n;
 
 		if (!routes[r].param) {
@@ -316,7 +329,10 @@ static int route_match(const char *path, char **param)
 				return r;
 			continue;
 		}
-		if (strncmp(path, routes[r].path, len) != 0 || !*seg || strchr(seg, '/'))
+		if (strncmp(path, routes[r].path, len) != 0)
+			continue;
+		seg = path + len;
+		if (!*seg || strchr(seg, '/'))
 			continue;
 		*param = evhttp_uridecode(seg, 0, &n);
 		if (*param && n == strlen(*param))

@@ -214,6 +214,7 @@ static bool set_api(struct daemon_config *cfg, const char *v, char *err)
 
 static bool set_network(struct daemon_config *cfg, const char *v, char *err)
 {
+	char buf[PREFIX_STRLEN];
 	struct prefix p;
 
 	if (!prefix_parse(&p, v, false, err))
@@ -224,7 +225,7 @@ static bool set_network(struct daemon_config *cfg, const char *v, char *err)
 		        v, NETWORK_MIN_LEN, NETWORK_MAX_LEN);
 		return false;
 	}
-	prefix_format(&p, cfg->network);
+	snprintf(cfg->network, sizeof(cfg->network), "%s", prefix_format(&p, buf));
 	return true;
 }
 
@@ -675,7 +676,7 @@ static bool file_entry(void *arg, unsigned line, const char *key, const char *va
 	return true;
 }
 
-/* Reads the config file into ld->file; a missing default file is no error. */
+/* Reads the config file into ld->file: 1, or 0 when a default file is missing, or -errno. */
 static int read_file(struct load *ld, const char *path, bool must_exist, char *err)
 {
 	errmsg perr;
@@ -692,6 +693,7 @@ static int read_file(struct load *ld, const char *path, bool must_exist, char *e
 		        ret == -EFBIG ? "larger than 64 KiB" : strerror(-ret));
 		return ret;
 	}
+	ret = 1;
 	if (!conffile_parse(text, len, file_entry, ld, &line, perr)) {
 		err_set(err, "%s:%u: %s", path, line, perr);
 		ret = -EINVAL;
@@ -787,17 +789,20 @@ int config_load(struct daemon_config *cfg, int argc, char **argv, struct setting
 			goto out;
 		}
 	}
-	if (ld->config_path) {
-		snprintf(cfg->config_file, sizeof(cfg->config_file), "%s", ld->config_path);
-		ret = read_file(ld, cfg->config_file, true, err);
-	} else {
+	if (ld->config_path)
+		snprintf(path, sizeof(path), "%s", ld->config_path);
+	else
 		snprintf(path, sizeof(path), "%s/lanraged.conf", cfg->state_dir);
-		ret = read_file(ld, path, false, err);
-		if (ret == 0 && ld->n_file)
-			snprintf(cfg->config_file, sizeof(cfg->config_file), "%s", path);
+	if (strlen(path) >= sizeof(cfg->config_file)) {
+		err_set(err, "config file path too long");
+		ret = -ENAMETOOLONG;
+		goto out;
 	}
+	ret = read_file(ld, path, ld->config_path != NULL, err);
 	if (ret < 0)
 		goto out;
+	if (ret == 1)
+		memcpy(cfg->config_file, path, strlen(path) + 1);
 	for (int i = 0; i < ld->n_file; i++) {
 		if (ld->file[i].key == CONFIG_STATE_DIR &&
 		    cfg->source[CONFIG_STATE_DIR] != CONFIG_FROM_FLAG &&

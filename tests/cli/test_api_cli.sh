@@ -81,6 +81,12 @@ grep -qF "Your virtual IP: 10.66.0.2" <<<"$out" || fail "no virtual IP: $out"
 lr --json status | jq -e --arg id "$id" '.party.party_id == $id and .party.is_host' >/dev/null ||
 	fail "status after create"
 
+step "-- ends the options: a party may be called --json"
+expect 0 'Party "--json" created.' lr party create -- --json
+lr party leave >/dev/null
+out=$(lr party create "Friday LAN")
+id=$(sed -n 's/^ *Party ID: *//p' <<<"$out")
+
 step "peers: an aligned table"
 out=$(lr peers)
 head=$(grep -n '^NAME' <<<"$out" | cut -d: -f1)

@@ -375,6 +375,9 @@ static void test_host_must_name_us(void **state)
 	expect_error(&r, 403, "does not name this API");
 	call("GET", "/api/status", NULL, "127.0.0.1", NULL, NULL, &r);
 	expect_error(&r, 403, "does not name this API");
+	/* Bytes that are not UTF-8 are quoted as '?': the error is still JSON. */
+	call("GET", "/api/status", NULL, "\xff\xfe.example", NULL, NULL, &r);
+	expect_error(&r, 403, "Host `??.example'");
 	/* The three names of loopback are us. */
 	snprintf(host, sizeof(host), "localhost:%u", port);
 	call("GET", "/api/status", NULL, host, NULL, NULL, &r);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ static int teardown(void **state)
 static void test_defaults(void **state)
 {
 	struct daemon_config cfg;
-	char v[4096], host[256];
+	char v[4096], want[PATH_MAX + 16];
 
 	config_default(&cfg);
 	assert_string_equal(config_get(&cfg, CONFIG_INTERFACE, v, sizeof(v)), "lanrage0");
@@ -50,10 +51,13 @@ static void test_defaults(void **state)
 	assert_string_equal(config_get(&cfg, CONFIG_RELAY, v, sizeof(v)), "auto");
 	assert_string_equal(config_get(&cfg, CONFIG_STUN, v, sizeof(v)), "");
 	assert_string_equal(config_get(&cfg, CONFIG_LOG_LEVEL, v, sizeof(v)), "info");
-	assert_string_equal(config_get(&cfg, CONFIG_STATE_DIR, v, sizeof(v)),
-	                    geteuid() == 0 ? "/var/lib/lanrage" : v);
-	snprintf(host, sizeof(host), "%s/discovery", cfg.state_dir);
-	assert_string_equal(cfg.discovery_dir, host);
+	if (geteuid() == 0)
+		snprintf(want, sizeof(want), "/var/lib/lanrage");
+	else
+		snprintf(want, sizeof(want), "%s/.local/state/lanrage", getenv("HOME"));
+	assert_string_equal(config_get(&cfg, CONFIG_STATE_DIR, v, sizeof(v)), want);
+	snprintf(want, sizeof(want), "%s/discovery", cfg.state_dir);
+	assert_string_equal(cfg.discovery_dir, want);
 	assert_true(peer_name_valid(cfg.peer_name));
 	for (unsigned k = 0; k < CONFIG_KEY_COUNT; k++) {
 		enum config_key back;
