@@ -14,11 +14,13 @@
 static const struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
+	const char *usage;
 	const char *help;
 } local_commands[] = {
-	{ "genkey", keys_genkey, "Print a new private key (base64, as `wg genkey`)" },
-	{ "pubkey", keys_pubkey, "Read a private key on stdin, print its public key" },
-	{ "party-id", keys_party_id, "Print a new party id, or check and normalise one" },
+	{ "genkey", keys_genkey, "genkey", "print a new private key (base64, as `wg genkey`)" },
+	{ "pubkey", keys_pubkey, "pubkey", "read a private key on stdin, print its public key" },
+	{ "party-id", keys_party_id, "party-id [ID]",
+	  "print a new party id, or check and normalise one" },
 };
 
 /* Commands over lanraged's local API. */
@@ -41,21 +43,34 @@ static const struct api_command {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "Usage: lanrage [--api ADDR:PORT] [--token-file PATH] [--json] COMMAND [ARGS]\n\n"
-	        "Commands over lanraged's local API:\n");
-	for (size_t i = 0; i < sizeof(api_commands) / sizeof(api_commands[0]); i++)
-		fprintf(f, "  %-8s %-38s %s\n", api_commands[i].name, api_commands[i].args,
-		        api_commands[i].help);
-	fprintf(f, "\nLocal commands:\n");
+	fprintf(
+	    f,
+	    "Usage: lanrage [--api ADDR:PORT] [--token-file PATH] [--json] COMMAND [ARGS]\n"
+	    "\n"
+	    "Commands over lanraged's local API:\n"
+	    "  status                  the daemon: identity, interface, control plane, NAT, party\n"
+	    "  party create NAME       create a party; prints the id to give friends\n"
+	    "  party join ID           join a friend's party\n"
+	    "  party leave             leave the party\n"
+	    "  peers                   the members: virtual IP, state, path, RTT, NAT type\n"
+	    "  ping PEER [-c N]        ping a member (name, peer id or virtual IP) N times\n"
+	    "  nat                     the NAT type lanraged found\n"
+	    "  settings                every setting, its value and where it comes from\n"
+	    "  settings get KEY        one setting's value\n"
+	    "  settings set KEY VALUE  store a setting in lanraged's database\n"
+	    "  settings unset KEY      forget a stored setting\n"
+	    "\n"
+	    "Local commands:\n"
+	    "  nat --stun HOST[:PORT]  find this host's NAT type without lanraged (RFC 5780)\n");
 	for (size_t i = 0; i < sizeof(local_commands) / sizeof(local_commands[0]); i++)
-		fprintf(f, "  %-10s %s\n", local_commands[i].name, local_commands[i].help);
-	fprintf(f, "  %-10s %s\n", "version", "Print the version");
+		fprintf(f, "  %-23s %s\n", local_commands[i].usage, local_commands[i].help);
+	fprintf(f, "  %-23s %s\n", "version", "the version");
 	fprintf(f, "\nOptions (before or after the command):\n"
 	           "  --api ADDR:PORT    lanraged's API (127.0.0.1:8666)\n"
 	           "  --token-file PATH  the API token (/var/lib/lanrage/api.token as root,\n"
 	           "                     else ~/.local/state/lanrage/api.token)\n"
 	           "  --json             print the API's JSON answer as it is\n"
+	           "  --                 what follows is arguments, not options\n"
 	           "\nExit status:\n"
 	           "  0  success\n"
 	           "  1  lanraged refused or failed (its error is printed); ping: no reply\n"

@@ -741,12 +741,15 @@ static bool db_entry(void *arg, const struct setting_row *row)
 	return true;
 }
 
-/* Derived defaults: the discovery dir follows state_dir, STUN the control server. */
+/* Derived defaults: the discovery dir follows state_dir, STUN the control server (again after a
+ * change). */
 static void derive(struct daemon_config *cfg)
 {
 	if (cfg->source[CONFIG_DISCOVERY_DIR] == CONFIG_FROM_DEFAULT)
 		snprintf(cfg->discovery_dir, sizeof(cfg->discovery_dir), "%.*s/discovery",
 		         (int)sizeof(cfg->discovery_dir) - 11, cfg->state_dir);
+	if (cfg->source[CONFIG_STUN] == CONFIG_FROM_DEFAULT)
+		cfg->n_stun = 0;
 	if (cfg->n_stun == 0 && cfg->control_url[0]) {
 		char host[CONFIG_URL_MAX + 1];
 		const char *h = cfg->control_url + 7;
@@ -762,6 +765,40 @@ static void derive(struct daemon_config *cfg)
 			cfg->n_stun = 1;
 		}
 	}
+}
+
+int config_apply_stored(struct daemon_config *cfg, struct settings *settings, enum config_key k,
+                        char *err)
+{
+	struct daemon_config defaults;
+	enum setting_type type;
+	char *text, def[PATH_MAX];
+	int ret;
+
+	if ((unsigned)k >= CONFIG_KEY_COUNT || !config_key_storable(k)) {
+		err_set(err, "setting `%s' is not kept in the settings database",
+		        config_key_name(k));
+		return -EINVAL;
+	}
+	if (cfg->source[k] > CONFIG_FROM_DATABASE)
+		return 0;
+	ret = settings_get(settings, keys[k].name, &type, &text, err);
+	if (ret == -ENOENT) {
+		config_default(&defaults);
+		config_get(&defaults, k, def, sizeof(def));
+		if (!set_from(cfg, k, def, CONFIG_FROM_DEFAULT, "", 0, err))
+			return -EINVAL;
+		derive(cfg);
+		return 0;
+	}
+	if (ret < 0)
+		return ret;
+	ret = set_from(cfg, k, text, CONFIG_FROM_DATABASE, settings_path(settings), 0, err)
+	          ? 0
+	          : -EINVAL;
+	free(text);
+	derive(cfg);
+	return ret;
 }
 
 int config_load(struct daemon_config *cfg, int argc, char **argv, struct settings **settings,

@@ -103,6 +103,14 @@ int config_load(struct daemon_config *cfg, int argc, char **argv, struct setting
 bool config_set(struct daemon_config *cfg, const char *key, const char *value,
                 char *err) WARN_UNUSED;
 
+/*
+ * For backend.setting_changed: takes the settings database's value of k into
+ * cfg (source database), or the default when the row is gone, unless the
+ * config file or a flag sets k (then cfg keeps that value).  0 or -errno.
+ */
+int config_apply_stored(struct daemon_config *cfg, struct settings *settings, enum config_key k,
+                        char *err) WARN_UNUSED;
+
 /* The key's name ("mtu"), and the key of a name (false when unknown). */
 const char *config_key_name(enum config_key k);
 bool config_key_lookup(const char *name, enum config_key *out) WARN_UNUSED;

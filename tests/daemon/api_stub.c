@@ -193,23 +193,11 @@ static void stub_ping(void *ctx, struct api_req *req, const char *peer, unsigned
 static void stub_setting_changed(void *ctx, const char *key)
 {
 	struct stub *s = ctx;
-	struct daemon_config defaults;
-	enum setting_type type;
-	char *text, v[4096];
 	enum config_key k;
 	errmsg err;
 
-	if (!config_key_lookup(key, &k) || s->cfg.source[k] > CONFIG_FROM_DATABASE)
-		return;
-	if (settings_get(s->settings, key, &type, &text, err) == 0) {
-		if (config_set(&s->cfg, key, text, err))
-			s->cfg.source[k] = CONFIG_FROM_DATABASE;
-		free(text);
-		return;
-	}
-	config_default(&defaults);
-	if (config_set(&s->cfg, key, config_get(&defaults, k, v, sizeof(v)), err))
-		s->cfg.source[k] = CONFIG_FROM_DEFAULT;
+	if (config_key_lookup(key, &k) && config_apply_stored(&s->cfg, s->settings, k, err) < 0)
+		fprintf(stderr, "api_stub: %s\n", err);
 }
 
 static const struct daemon_config *stub_config(void *ctx)

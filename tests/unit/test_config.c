@@ -484,6 +484,55 @@ static void test_bad_database_rows(void **state)
 	assert_non_null(strstr(err, "not a database"));
 }
 
+/* What the daemon does when the API stored a setting. */
+static void test_apply_stored(void **state)
+{
+	struct daemon_config cfg;
+	struct settings *s;
+	char path[128], v[64];
+	errmsg err;
+
+	snprintf(path, sizeof(path), "%s/lanraged.conf", dir);
+	write_text(path, "relay = never\n");
+	store("control_url", "http://198.51.100.1:8080", false);
+	assert_int_equal(load(&cfg, err, "--state-dir", dir, "--listen-port", "1", NULL), 0);
+	assert_string_equal(config_get(&cfg, CONFIG_STUN, v, sizeof(v)), "198.51.100.1:3478");
+	snprintf(path, sizeof(path), "%s/settings.db", dir);
+	assert_int_equal(settings_open(&s, path, err), 0);
+
+	/* A new value in the database takes effect... */
+	assert_int_equal(settings_set_int(s, "mtu", 1300, err), 0);
+	assert_int_equal(config_apply_stored(&cfg, s, CONFIG_MTU, err), 0);
+	assert_int_equal(cfg.mtu, 1300);
+	assert_int_equal(cfg.source[CONFIG_MTU], CONFIG_FROM_DATABASE);
+	/* ...and what derives from it follows (STUN from the control server). */
+	assert_int_equal(settings_set_string(s, "control_url", "http://203.0.113.9:80", err), 0);
+	assert_int_equal(config_apply_stored(&cfg, s, CONFIG_CONTROL_URL, err), 0);
+	assert_string_equal(config_get(&cfg, CONFIG_STUN, v, sizeof(v)), "203.0.113.9:3478");
+	/* A removed row brings the default back. */
+	assert_int_equal(settings_delete(s, "mtu", err), 0);
+	assert_int_equal(config_apply_stored(&cfg, s, CONFIG_MTU, err), 0);
+	assert_int_equal(cfg.mtu, 1412);
+	assert_int_equal(cfg.source[CONFIG_MTU], CONFIG_FROM_DEFAULT);
+	assert_int_equal(settings_delete(s, "control_url", err), 0);
+	assert_int_equal(config_apply_stored(&cfg, s, CONFIG_CONTROL_URL, err), 0);
+	assert_int_equal(cfg.n_stun, 0);
+	/* The file and flags still win. */
+	assert_int_equal(settings_set_string(s, "relay", "always", err), 0);
+	assert_int_equal(config_apply_stored(&cfg, s, CONFIG_RELAY, err), 0);
+	assert_int_equal(cfg.relay, RELAY_NEVER);
+	assert_int_equal(settings_set_int(s, "listen_port", 7, err), 0);
+	assert_int_equal(config_apply_stored(&cfg, s, CONFIG_LISTEN_PORT, err), 0);
+	assert_int_equal(cfg.listen_port, 1);
+	/* A bad row is reported, and cfg keeps its value. */
+	assert_int_equal(settings_set_int(s, "mtu", 5, err), 0);
+	assert_int_equal(config_apply_stored(&cfg, s, CONFIG_MTU, err), -EINVAL);
+	assert_non_null(strstr(err, "mtu"));
+	assert_int_equal(cfg.mtu, 1412);
+	assert_int_equal(config_apply_stored(&cfg, s, CONFIG_STATE_DIR, err), -EINVAL);
+	settings_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +545,7 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_database_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_stored, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
