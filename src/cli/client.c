@@ -195,8 +195,7 @@ err:
 	return ret;
 }
 
-/* "HTTP/1.1 200 OK\r\n...\r\n\r\nbody": the status and where the body starts. */
-static bool parse_response(char *resp, size_t len, int *status, char **body)
+bool client_parse_response(char *resp, size_t len, int *status, char **body)
 {
 	char *end = strstr(resp, "\r\n\r\n");
 	uint64_t code;
@@ -307,7 +306,7 @@ int client_call(struct client *c, const char *method, const char *path, const js
 		ret = unreachable(c, strerror(-ret));
 		goto out;
 	}
-	if (!parse_response(resp, rlen, &status, &rbody)) {
+	if (!client_parse_response(resp, rlen, &status, &rbody)) {
 		ret = unreachable(c, "the answer is not HTTP (is something else on that port?)");
 		goto out;
 	}

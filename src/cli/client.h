@@ -54,6 +54,12 @@ int client_options(struct client *c, int *argc, char **argv) WARN_UNUSED;
 int client_call(struct client *c, const char *method, const char *path, const json_t *body,
                 int timeout_ms, json_t **reply) WARN_UNUSED;
 
+/*
+ * "HTTP/1.x 200 ...\r\nheaders\r\n\r\nbody" (len bytes, NUL-terminated): the
+ * status (100-599) and where the body starts.  false for anything else.
+ */
+bool client_parse_response(char *resp, size_t len, int *status, char **body) WARN_UNUSED;
+
 /* With --json: prints c->raw and returns true. */
 bool client_print_raw(const struct client *c);
 

@@ -63,7 +63,8 @@ const char *config_source_name(enum config_source s); /* "default", "database", 
 struct daemon_config {
 	char state_dir[PATH_MAX]; /* state_dir: /var/lib/lanrage (root), else ~/.local/state/lanrage
 	                           */
-	char config_file[PATH_MAX]; /* --config only; "" = <state_dir>/lanraged.conf if it exists */
+	char config_file[PATH_MAX]; /* the file read: --config, or <state_dir>/lanraged.conf if it
+	                               exists; "" = none */
 	char interface[IFNAMSIZ];   /* interface: lanrage0 */
 	uint16_t listen_port;       /* listen_port: 51820; 0 = any free port */
 	int mtu;                    /* mtu: 1412 (1420 less the relay's 5 bytes, rounded to 4) */
@@ -93,8 +94,11 @@ void config_default_state_dir(char *out, size_t outsz);
 /*
  * Builds the configuration from argv (lanraged's flags), the config file and
  * the settings database at <state_dir>/settings.db, opened into *settings
- * (the caller closes it).  Returns 0, 1 when --help or --version was handled
- * (printed), or -errno with err naming the flag, file line or setting.
+ * (the caller closes it), recording each key's source.  Creates state_dir
+ * (mode 0700) when missing.  Derived defaults follow: discovery_dir from
+ * state_dir, stun from a numeric control_url host.  Returns 0, 1 when
+ * --help or --version was handled (printed), or -errno with err naming the
+ * flag, file line or setting.
  */
 int config_load(struct daemon_config *cfg, int argc, char **argv, struct settings **settings,
                 char *err) WARN_UNUSED;
