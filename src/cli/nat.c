@@ -41,7 +41,8 @@ static void usage(FILE *f)
 	           "listening IPs).  Prints the type, the mapped endpoint, and each test: where\n"
 	           "it went, what answered.  --rto and --attempts change the retransmission\n"
 	           "schedule (RFC 8489: 500 ms, 7 requests).  Exit status 0 when the type is\n"
-	           "known, 1 when it is unknown (the reason is printed), 2 for usage errors.\n");
+	           "known, 1 when it is unknown (the reason is printed), 2 for usage errors.\n\n"
+	           "Without --stun, `lanrage nat [--json]' shows what lanraged found instead.\n");
 }
 
 /* "1.2.3.4:3478", "[v6]:3478", "1.2.3.4" (port 3478), "host:3478" or "host". */

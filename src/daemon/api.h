@@ -10,6 +10,7 @@
 
 struct event_base;
 struct settings;
+struct daemon_config;
 
 /*
  * docs/LOCAL_API.md is the contract.  Every route but GET /api/health needs
@@ -20,7 +21,8 @@ struct settings;
  * this.  Errors are 4xx/503 with {"error": "..."}.
  *
  * The API owns the HTTP side; the daemon answers through this table.  All on
- * the daemon's event_base thread.
+ * the daemon's event_base thread.  The program ignores SIGPIPE (a client may
+ * close its connection before the answer is written).
  */
 struct api_req;
 
@@ -40,6 +42,12 @@ struct api_backend {
 	void (*ping)(void *ctx, struct api_req *req, const char *peer, unsigned count);
 	/* A setting was stored through the API; the daemon applies what it can at once. */
 	void (*setting_changed)(void *ctx, const char *key);
+	/*
+	 * The configuration in effect (borrowed), for GET /api/settings: each
+	 * key's value and source.  May be NULL (then only stored values show,
+	 * and PATCH checks values against the defaults).
+	 */
+	const struct daemon_config *(*config)(void *ctx);
 	void *ctx;
 };
 
@@ -51,13 +59,22 @@ void api_fail(struct api_req *req, int status, const char *fmt, ...) PRINTF_FMT(
 struct api;
 
 /*
- * Listens on addr (127.0.0.1:8666 by default; a non-loopback address is
- * refused), reading or creating token_path.  settings may
- * be NULL (then /api/settings answers 503).
+ * Listens on addr (127.0.0.1:8666 by default; port 0 takes a free port; a
+ * non-loopback address is refused), reading or creating token_path
+ * (api_token.h).  settings may be NULL (then the settings, favourites and
+ * game-profile routes answer 503).  The backend table is copied; settings
+ * is borrowed and must outlive the API.
  */
 struct api *api_create(struct event_base *base, const struct addr *addr, const char *token_path,
                        struct settings *settings, const struct api_backend *backend,
                        char *err) WARN_UNUSED;
+/* The address it listens on (with the port it got). */
+void api_get_addr(const struct api *api, struct addr *out);
+/*
+ * Stops listening and closes every connection.  Requests still in the
+ * backend's hands are detached: their api_finish/api_fail only frees them,
+ * so the backend finishes them as usual (or the daemon is exiting anyway).
+ */
 void api_destroy(struct api *api);
 
 #endif

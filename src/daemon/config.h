@@ -2,9 +2,11 @@
 #ifndef LANRAGE_DAEMON_CONFIG_H
 #define LANRAGE_DAEMON_CONFIG_H
 
+#include <jansson.h>
 #include <limits.h>
 #include <net/if.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "control/peer.h"
@@ -24,6 +26,35 @@ bool relay_mode_parse(const char *s, enum relay_mode *out) WARN_UNUSED;
 
 enum { CONFIG_URL_MAX = 255, CONFIG_STUN_MAX = 4, CONFIG_LOG_LEVEL_MAX = 15 };
 
+/* The keys, in the order docs/DAEMON.md and --help list them. */
+enum config_key {
+	CONFIG_STATE_DIR,
+	CONFIG_INTERFACE,
+	CONFIG_LISTEN_PORT,
+	CONFIG_MTU,
+	CONFIG_CONTROL_URL,
+	CONFIG_DISCOVERY_DIR,
+	CONFIG_PEER_NAME,
+	CONFIG_API,
+	CONFIG_NETWORK,
+	CONFIG_DEGRADED_RTT_MS,
+	CONFIG_KEEPALIVE_SEC,
+	CONFIG_RELAY,
+	CONFIG_STUN,
+	CONFIG_LOG_LEVEL,
+	CONFIG_KEY_COUNT
+};
+
+/* Where a key's value came from; a later source overrides an earlier one. */
+enum config_source {
+	CONFIG_FROM_DEFAULT,
+	CONFIG_FROM_DATABASE,
+	CONFIG_FROM_FILE,
+	CONFIG_FROM_FLAG,
+};
+
+const char *config_source_name(enum config_source s); /* "default", "database", "file", "flag" */
+
 /*
  * Every setting has one key, used alike by flags (--key value, '_' as '-'),
  * the config file (key = value lines, # comments) and the settings database
@@ -32,7 +63,8 @@ enum { CONFIG_URL_MAX = 255, CONFIG_STUN_MAX = 4, CONFIG_LOG_LEVEL_MAX = 15 };
 struct daemon_config {
 	char state_dir[PATH_MAX]; /* state_dir: /var/lib/lanrage (root), else ~/.local/state/lanrage
 	                           */
-	char config_file[PATH_MAX]; /* --config only; "" = <state_dir>/lanraged.conf if it exists */
+	char config_file[PATH_MAX]; /* the file read: --config, or <state_dir>/lanraged.conf if it
+	                               exists; "" = none */
 	char interface[IFNAMSIZ];   /* interface: lanrage0 */
 	uint16_t listen_port;       /* listen_port: 51820; 0 = any free port */
 	int mtu;                    /* mtu: 1412 (1420 less the relay's 5 bytes, rounded to 4) */
@@ -48,15 +80,25 @@ struct daemon_config {
 	                                      host, port 3478 */
 	int n_stun;
 	char log_level[CONFIG_LOG_LEVEL_MAX + 1]; /* log_level: info */
+	uint8_t source[CONFIG_KEY_COUNT];         /* enum config_source of each key */
 };
 
+/* Every key at its default, source CONFIG_FROM_DEFAULT. */
 void config_default(struct daemon_config *cfg);
+/*
+ * The default state directory: /var/lib/lanrage for root, else
+ * $HOME/.local/state/lanrage.  The CLI finds api.token through it.
+ */
+void config_default_state_dir(char *out, size_t outsz);
 
 /*
  * Builds the configuration from argv (lanraged's flags), the config file and
  * the settings database at <state_dir>/settings.db, opened into *settings
- * (the caller closes it).  Returns 0, 1 when --help or --version was handled
- * (printed), or -errno with err naming the flag, file line or setting.
+ * (the caller closes it), recording each key's source.  Creates state_dir
+ * (mode 0700) when missing.  Derived defaults follow: discovery_dir from
+ * state_dir, stun from a numeric control_url host.  Returns 0, 1 when
+ * --help or --version was handled (printed), or -errno with err naming the
+ * flag, file line or setting.
  */
 int config_load(struct daemon_config *cfg, int argc, char **argv, struct settings **settings,
                 char *err) WARN_UNUSED;
@@ -64,5 +106,25 @@ int config_load(struct daemon_config *cfg, int argc, char **argv, struct setting
 /* Sets one key from text (flags, file and database all come here); err quotes the value. */
 bool config_set(struct daemon_config *cfg, const char *key, const char *value,
                 char *err) WARN_UNUSED;
+
+/*
+ * For backend.setting_changed: takes the settings database's value of k into
+ * cfg (source database), or the default when the row is gone, unless the
+ * config file or a flag sets k (then cfg keeps that value).  0 or -errno.
+ */
+int config_apply_stored(struct daemon_config *cfg, struct settings *settings, enum config_key k,
+                        char *err) WARN_UNUSED;
+
+/* The key's name ("mtu"), and the key of a name (false when unknown). */
+const char *config_key_name(enum config_key k);
+bool config_key_lookup(const char *name, enum config_key *out) WARN_UNUSED;
+/* Whether the key may live in the settings database (all but state_dir). */
+bool config_key_storable(enum config_key k);
+/* Whether the value is a number (JSON number, settings type int). */
+bool config_key_numeric(enum config_key k);
+/* The value as text, in the form config_set takes; returns out. */
+const char *config_get(const struct daemon_config *cfg, enum config_key k, char *out, size_t outsz);
+/* The value as JSON: a number for numeric keys, else a string (new reference). */
+json_t *config_get_json(const struct daemon_config *cfg, enum config_key k);
 
 #endif

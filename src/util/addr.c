@@ -204,6 +204,19 @@ bool addr_is_set(const struct addr *a)
 	return a->sa.sa_family == AF_INET || a->sa.sa_family == AF_INET6;
 }
 
+bool addr_is_loopback(const struct addr *a)
+{
+	const uint8_t *b = a->in6.sin6_addr.s6_addr;
+
+	if (a->sa.sa_family == AF_INET)
+		return (ntohl(a->in4.sin_addr.s_addr) >> 24) == 127;
+	if (a->sa.sa_family != AF_INET6)
+		return false;
+	if (IN6_IS_ADDR_V4MAPPED(&a->in6.sin6_addr))
+		return b[12] == 127;
+	return IN6_IS_ADDR_LOOPBACK(&a->in6.sin6_addr);
+}
+
 socklen_t addr_len(const struct addr *a)
 {
 	switch (a->sa.sa_family) {

@@ -37,6 +37,8 @@ bool addr_from_sockaddr(struct addr *out, const struct sockaddr *sa, socklen_t l
 void addr_from_in4(struct addr *out, struct in_addr ip, uint16_t port);
 void addr_clear(struct addr *a);
 bool addr_is_set(const struct addr *a);
+/* 127.0.0.0/8 or ::1 (an IPv4-mapped 127.x too). */
+bool addr_is_loopback(const struct addr *a);
 socklen_t addr_len(const struct addr *a);
 uint16_t addr_port(const struct addr *a);
 void addr_set_port(struct addr *a, uint16_t port);

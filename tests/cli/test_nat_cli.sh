@@ -19,7 +19,7 @@ expect() { # want-exit want-text cmd...
 	grep -qF -- "$text" <<<"$out" || fail "$*: no '$text' in: $out"
 }
 
-expect 2 "Usage: lanrage nat" "$lanrage" nat
+expect 2 "Usage: lanrage nat" "$lanrage" nat --bogus
 expect 0 "RFC 5780" "$lanrage" nat --help
 expect 2 "Unable to parse endpoint: \`1.2.3.4:99999'" "$lanrage" nat --stun 1.2.3.4:99999
 expect 2 "Unable to parse endpoint: \`[::1'" "$lanrage" nat --stun "[::1"

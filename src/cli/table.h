@@ -1,0 +1,10 @@
+/* table.h - aligned columns for the CLI's human output (UTF-8 aware). */
+#ifndef LANRAGE_CLI_TABLE_H
+#define LANRAGE_CLI_TABLE_H
+
+/* Display width of UTF-8 text: one column per code point (good enough for names). */
+int table_width(const char *s);
+/* Prints s padded with spaces to w columns (no padding when w is 0 or too small). */
+void table_cell(const char *s, int w);
+
+#endif
