@@ -193,12 +193,44 @@ static void choose_stun(struct daemon *d)
 	freeaddrinfo(res);
 }
 
+/* A setting stored through the API: what can change live does; the rest waits for a restart. */
 static void api_setting_changed(void *ctx, const char *key)
 {
 	struct daemon *d = ctx;
+	enum config_key k;
+	errmsg err;
 
-	(void)d;
-	log_info("setting %s changed; it takes effect when lanraged restarts", key);
+	if (!config_key_lookup(key, &k))
+		return;
+	if (config_apply_stored(&d->cfg, d->settings, k, err) < 0) {
+		log_error("setting %s: %s", key, err);
+		return;
+	}
+	switch (k) {
+	case CONFIG_PEER_NAME:
+		daemon_update_self(d);
+		log_info("setting %s: now `%s'", key, d->cfg.peer_name);
+		break;
+	case CONFIG_DEGRADED_RTT_MS:
+		d->cm.cfg.degraded_rtt_ms = d->cfg.degraded_rtt_ms;
+		log_info("setting %s: now %u", key, d->cfg.degraded_rtt_ms);
+		break;
+	case CONFIG_LOG_LEVEL: {
+		enum log_level level;
+
+		if (log_level_parse(d->cfg.log_level, &level))
+			log_set_level(level);
+		log_info("setting %s: now %s", key, d->cfg.log_level);
+		break;
+	}
+	default:
+		log_info("setting %s changed; it takes effect when lanraged restarts", key);
+	}
+}
+
+static const struct daemon_config *api_config(void *ctx)
+{
+	return &((struct daemon *)ctx)->cfg;
 }
 
 /* ---- the data plane's other packets ---- */
@@ -295,6 +327,7 @@ int daemon_start(struct daemon *d, struct event_base *base, const struct daemon_
 		.party_leave = partymgr_leave,
 		.ping = report_ping,
 		.setting_changed = api_setting_changed,
+		.config = api_config,
 	};
 	struct api_backend be = backend;
 	struct ctl_events ev;
@@ -305,6 +338,7 @@ int daemon_start(struct daemon *d, struct event_base *base, const struct daemon_
 	int ret;
 
 	memset(d, 0, sizeof(*d));
+	be.ctx = d;
 	d->base = base;
 	d->cfg = *cfg;
 	d->settings = settings;
