@@ -13,13 +13,7 @@
 
 void party_copy_test(struct party_info *dst, const struct party_info *src)
 {
-	party_info_clear(dst);
-	memcpy(dst->id, src->id, sizeof(dst->id));
-	memcpy(dst->name, src->name, sizeof(dst->name));
-	memcpy(dst->host_id, src->host_id, sizeof(dst->host_id));
-	dst->created_at_ms = src->created_at_ms;
-	for (size_t i = 0; i < src->n_members; i++)
-		assert_true(party_info_put(dst, &src->members[i], NULL));
+	assert_true(party_info_copy(dst, src));
 }
 
 static void on_party(void *ctx, const struct party_info *p)

@@ -1,5 +1,4 @@
-/* tcp_proxy.c - a loopback TCP proxy on the test's loop: partitions and stream-blocking
- * middleboxes. */
+/* tcp_proxy.c - a loopback TCP proxy for tests: partitions and stream-dropping middleboxes. */
 #include "tcp_proxy.h"
 
 #include <arpa/inet.h>

@@ -1,5 +1,4 @@
-/* tcp_proxy.h - a loopback TCP proxy on the test's loop: partitions and stream-blocking
- * middleboxes. */
+/* tcp_proxy.h - a loopback TCP proxy for tests: partitions and stream-dropping middleboxes. */
 #ifndef LANRAGE_TESTS_CONTROL_TCP_PROXY_H
 #define LANRAGE_TESTS_CONTROL_TCP_PROXY_H
 

@@ -1,5 +1,4 @@
-/* test_ctl_local.c - ctl_local: daemons sharing a discovery directory, in one process and in
- * several.
+/* test_ctl_local.c - ctl_local: daemons sharing a discovery directory, in one and many processes.
  *
  *   this process (one event_base)        forked writers (their own loops)
  *   ctl_local a, b, c  ---+         +--- ctl_local x 8  (hammering joins and heartbeats)
@@ -56,7 +55,7 @@ static void timing_short(struct ctl_timing *t, uint32_t heartbeat_ms, uint32_t s
 }
 
 static void member_start_on(struct member *m, struct event_base *base, const char *dir,
-                            uint32_t heartbeat_ms, uint32_t stale_ms)
+                            uint32_t heartbeat_ms, uint32_t stale_ms, uint32_t poll_ms)
 {
 	struct ctl_timing t;
 	struct ctl_events ev = watch_events(&m->w);
@@ -64,6 +63,7 @@ static void member_start_on(struct member *m, struct event_base *base, const cha
 	errmsg err;
 
 	timing_short(&t, heartbeat_ms, stale_ms);
+	t.poll_ms = poll_ms;
 	key_generate_private(priv);
 	key_public_from_private(pub, priv);
 	peer_id_from_key(m->peer_id, pub);
@@ -75,7 +75,7 @@ static void member_start_on(struct member *m, struct event_base *base, const cha
 static void member_start(struct member *m, const char *dir, uint32_t heartbeat_ms,
                          uint32_t stale_ms)
 {
-	member_start_on(m, harness_base(), dir, heartbeat_ms, stale_ms);
+	member_start_on(m, harness_base(), dir, heartbeat_ms, stale_ms, 50);
 }
 
 static void member_stop(struct member *m)
@@ -166,16 +166,13 @@ static enum partyfile_lookup file_party(const char *dir, const char *id, struct 
 	return r;
 }
 
+/* Replaces a file whole (as a careless writer might, but never caught half-written). */
 static void write_text(const char *dir, const char *name, const char *text)
 {
 	char path[512];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	assert_int_equal(file_write_atomic(path, text, strlen(text), 0644), 0);
 }
 
 static char *read_text(const char *path)
@@ -350,8 +347,8 @@ static void test_stale(void **state)
 	scratch_dir(dir, sizeof(dir), "stale");
 	member_start(&a, dir, 100, 600);
 	member_start(&b, dir, 100, 600);
-	/* Carol's heartbeat is far slower than the stale time. */
-	member_start(&c, dir, 60000, 600);
+	/* Carol's heartbeat is far slower than the stale time, her watch slower than theirs. */
+	member_start_on(&c, harness_base(), dir, 60000, 600, 400);
 	create_party(&a, "Stale", "alice", id);
 	join_party(&b, id, "bob");
 	join_party(&c, id, "carol");
@@ -359,17 +356,27 @@ static void test_stale(void **state)
 	member_vip(&a.w.party, b.peer_id, vb);
 	member_vip(&a.w.party, a.peer_id, va);
 
-	/* Carol is pruned by the others but sees it and comes back at once, same address. */
-	a.w.min_members = SIZE_MAX;
+	/* Carol is pruned by the others but sees it and comes back, same address. */
 	{
-		char vc[ADDR_STRLEN];
+		char vc[ADDR_STRLEN], logpath[600], *logtext;
+		int logfd;
 
+		snprintf(logpath, sizeof(logpath), "%s/log", dir);
+		logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		assert_true(logfd >= 0);
+		log_set_fd(logfd);
 		member_vip(&a.w.party, c.peer_id, vc);
 		wait_party((struct party_cond){ .m = &a, .n_members = 2, .lacks = c.peer_id },
 		           "carol pruned");
 		wait_party(
 		    (struct party_cond){ .m = &a, .n_members = 3, .has = c.peer_id, .vip = vc },
 		    "carol back");
+		log_set_fd(2);
+		close(logfd);
+		logtext = read_text(logpath);
+		assert_non_null(strstr(logtext, "pruned 1 member(s)"));
+		assert_non_null(strstr(logtext, "adding ourselves back"));
+		free(logtext);
 	}
 	assert_int_equal(c.w.n_gone, 0);
 	member_stop(&c);
@@ -530,7 +537,7 @@ static void test_corrupt(void **state)
  * address, and no member ever had to put itself back (which is what a lost
  * update looks like from inside).
  */
-enum { WRITERS = 2, JOINERS = 8, HAMMER_MS = 1500 };
+enum { WRITERS = 2, JOINERS = 8, HAMMER_MS = 1500, HAMMER_HEARTBEAT_MS = 20 };
 
 static void on_child_done(void *arg, int status, const char *error, const struct party_info *p)
 {
@@ -552,7 +559,7 @@ static int writer(const char *dir, const char *id, int nth)
 		char name[32];
 		struct peer_info self;
 
-		member_start_on(&m[i], base, dir, 5, 60000);
+		member_start_on(&m[i], base, dir, HAMMER_HEARTBEAT_MS, 60000, 50);
 		snprintf(name, sizeof(name), "w%d-%d", nth, i);
 		self = desc(name);
 		if (m[i].ctl->ops->join(m[i].ctl, id, &self, on_child_done, &st[i]) != 0)
@@ -605,7 +612,7 @@ static void test_concurrent_writers(void **state)
 	snprintf(logpath, sizeof(logpath), "%s/log", dir);
 	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	assert_true(logfd >= 0);
-	member_start(&a, dir, 5, 60000);
+	member_start(&a, dir, HAMMER_HEARTBEAT_MS, 60000);
 	create_party(&a, "Hammer", "alice", id);
 	log_set_fd(logfd);
 	for (int i = 0; i < WRITERS; i++) {
