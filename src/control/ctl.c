@@ -25,7 +25,7 @@ void ctl_timing_default(struct ctl_timing *t)
 	t->retry_max_ms = 30000;
 }
 
-static bool member_same(const struct peer_info *a, const struct peer_info *b)
+bool ctl_party_same_member(const struct peer_info *a, const struct peer_info *b)
 {
 	return strcmp(a->id, b->id) == 0 && strcmp(a->name, b->name) == 0 &&
 	       key_equal(a->public_key, b->public_key) && a->nat_type == b->nat_type &&
@@ -43,7 +43,7 @@ bool ctl_party_same(const struct party_info *a, const struct party_info *b)
 	for (size_t i = 0; i < a->n_members; i++) {
 		const struct peer_info *m = party_info_find(b, a->members[i].id);
 
-		if (!m || !member_same(&a->members[i], m))
+		if (!m || !ctl_party_same_member(&a->members[i], m))
 			return false;
 	}
 	return true;

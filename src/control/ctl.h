@@ -50,6 +50,8 @@ const char *ctl_link_name(enum ctl_link link);
  * endpoints, virtual IP).  Heartbeat times (last_seen) are ignored.
  */
 bool ctl_party_same(const struct party_info *a, const struct party_info *b);
+/* The same for one member. */
+bool ctl_party_same_member(const struct peer_info *a, const struct peer_info *b);
 
 /*
  * The outcome of create, join and leave.  status: 0 on success, else an
@@ -114,7 +116,8 @@ void ctl_timing_default(struct ctl_timing *t);
  * never from inside the call), or at once: -EBUSY while another create, join
  * or leave is under way, -EISCONN for create/join while in a party (leave
  * first), -ENOTCONN for leave, signal and relay_token outside a party,
- * -ENOTSUP where an implementation has no such thing (local: signal).
+ * -ENOTSUP where an implementation has no such thing (local: signal),
+ * -EINVAL for a description that does not validate (update_self, signal).
  * update_self outside a party only keeps the description for the next join.
  * Callbacks may make calls, but never destroy the ctl.
  */

@@ -152,7 +152,7 @@ static int issue(struct ctl_call *k)
 static void issue_or_fail(struct ctl_call *k)
 {
 	int rc = issue(k);
-	struct control_reply cr = { .status = 0, .error = "connection failed" };
+	struct control_reply cr = { .status = 0, .error = "request not sent" };
 
 	if (rc == 0)
 		return;
@@ -290,7 +290,7 @@ void ctl_call_register(struct ctl_remote *r)
 void ctl_call_on_register_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctl_remote *r = arg;
-	struct control_reply cr = { .status = 0, .error = "connection failed" };
+	struct control_reply cr = { .status = 0, .error = "registration not sent" };
 
 	if (r->register_refused) {
 		r->register_refused = false;
@@ -299,6 +299,7 @@ void ctl_call_on_register_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	ctl_call_register(r);
 }
+
 int ctl_call_send_now(struct ctl_call *k)
 {
 	int rc;

@@ -68,42 +68,45 @@ static void settle(struct ctl_local *l, struct ctl_txn *t)
 	enum local_state was = l->state;
 	char id[PARTY_ID_LEN + 1];
 
-	if (t->status == 0 && t->corrupt[0] == '\0')
+	/* A corrupt file is reported (down) even when this transaction repaired it (up). */
+	if (t->corrupt[0])
+		set_link(l, CTL_LINK_DOWN, t->corrupt);
+	if (t->status == 0)
 		set_link(l, CTL_LINK_UP, l->path);
 	else if (t->status == 503)
 		set_link(l, CTL_LINK_DOWN, t->error);
 	switch (was) {
-	case L_CREATING:
-	case L_JOINING:
+	case LOCAL_CREATING:
+	case LOCAL_JOINING:
 		if (t->status || !t->have_party) {
-			l->state = L_IDLE;
+			l->state = LOCAL_IDLE;
 			finish_op(l, t->status ? t->status : 503, t->status ? t->error : "failed",
 			          NULL);
 			return;
 		}
-		l->state = L_MEMBER;
+		l->state = LOCAL_MEMBER;
 		snprintf(l->party_id, sizeof(l->party_id), "%s", t->party.id);
 		l->party_network = t->network;
 		if (!party_info_copy(&l->party, &t->party)) {
-			l->state = L_LEAVING; /* cannot track it: take ourselves out again */
+			l->state = LOCAL_LEAVING; /* cannot track it: take ourselves out again */
 			request_sync(l);
 			return;
 		}
 		arm(l->heartbeat_ev, l->t.heartbeat_ms);
 		arm(l->watch_ev, l->t.poll_ms);
 		log_info("local discovery: %s party %s (%s) in %s",
-		         was == L_CREATING ? "created" : "joined", l->party_id, l->party.name,
+		         was == LOCAL_CREATING ? "created" : "joined", l->party_id, l->party.name,
 		         l->path);
 		snprintf(id, sizeof(id), "%s", l->party_id);
 		finish_op(l, 0, NULL, &l->party);
 		/* done may have left already. */
-		if (l->state == L_MEMBER && strcmp(l->party_id, id) == 0 && l->ctl.ev.on_party)
+		if (l->state == LOCAL_MEMBER && strcmp(l->party_id, id) == 0 && l->ctl.ev.on_party)
 			l->ctl.ev.on_party(l->ctl.ev.ctx, &l->party);
 		return;
-	case L_MEMBER:
+	case LOCAL_MEMBER:
 		if (t->status == 409) {
 			/* Pruned, and the party has no room for us now. */
-			l->state = L_IDLE;
+			l->state = LOCAL_IDLE;
 			stop_member_timers(l);
 			party_info_clear(&l->party);
 			log_error("local discovery: cannot rejoin party %s: %s", l->party_id,
@@ -124,7 +127,7 @@ static void settle(struct ctl_local *l, struct ctl_txn *t)
 		if (l->ctl.ev.on_party)
 			l->ctl.ev.on_party(l->ctl.ev.ctx, &l->party);
 		return;
-	case L_LEAVING:
+	case LOCAL_LEAVING:
 		if (t->status == 503 && now_mono_ms() - l->op_started_ms < LOCK_WAIT_MS) {
 			/* Try again soon; the daemon is not held up by it. */
 			arm(l->sync_ev, l->t.retry_min_ms);
@@ -136,12 +139,12 @@ static void settle(struct ctl_local *l, struct ctl_txn *t)
 			    l->party_id, t->error, l->t.stale_ms);
 		else
 			log_info("local discovery: left party %s", l->party_id);
-		l->state = L_IDLE;
+		l->state = LOCAL_IDLE;
 		stop_member_timers(l);
 		party_info_clear(&l->party);
 		finish_op(l, 0, NULL, NULL);
 		return;
-	case L_IDLE:
+	case LOCAL_IDLE:
 		return;
 	}
 }
@@ -151,10 +154,10 @@ static void on_sync(evutil_socket_t fd, short what, void *arg)
 	struct ctl_local *l = arg;
 	struct ctl_txn t;
 
-	if (l->state == L_IDLE)
+	if (l->state == LOCAL_IDLE)
 		return;
 	if (flock(l->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		bool user_op = l->state != L_MEMBER;
+		bool user_op = l->state != LOCAL_MEMBER;
 
 		if ((errno == EWOULDBLOCK || errno == EINTR) &&
 		    (!user_op || now_mono_ms() - l->op_started_ms < LOCK_WAIT_MS)) {
@@ -170,7 +173,7 @@ static void on_sync(evutil_socket_t fd, short what, void *arg)
 		else
 			err_format(t.error, sizeof(t.error), "cannot lock %s: %s", l->lock_path,
 			           strerror(errno));
-		if (l->state == L_LEAVING)
+		if (l->state == LOCAL_LEAVING)
 			l->op_started_ms = 0; /* give up on the file, not on leaving */
 		settle(l, &t);
 		return;
@@ -204,7 +207,7 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 	errmsg err;
 
 	arm(l->watch_ev, l->t.poll_ms);
-	if (l->state != L_MEMBER)
+	if (l->state != LOCAL_MEMBER)
 		return;
 	ctl_txn_stat(l, &now_id);
 	if (ctl_txn_same_file(&now_id, &l->seen))
@@ -260,9 +263,10 @@ static int fail_later(struct ctl_local *l, ctl_done_fn *done, void *arg, int sta
 
 static int busy(const struct ctl_local *l)
 {
-	if (l->done || l->state == L_CREATING || l->state == L_JOINING || l->state == L_LEAVING)
+	if (l->done || l->state == LOCAL_CREATING || l->state == LOCAL_JOINING ||
+	    l->state == LOCAL_LEAVING)
 		return -EBUSY;
-	if (l->state == L_MEMBER)
+	if (l->state == LOCAL_MEMBER)
 		return -EISCONN;
 	return 0;
 }
@@ -308,7 +312,7 @@ static int local_create(struct ctl *c, const char *name, const struct peer_info 
 		return fail_later(l, done, arg, 400,
 		                  "party name must be 1-64 bytes of printable UTF-8");
 	snprintf(l->party_name, sizeof(l->party_name), "%s", name);
-	return start_op(l, L_CREATING, self, done, arg);
+	return start_op(l, LOCAL_CREATING, self, done, arg);
 }
 
 static int local_join(struct ctl *c, const char *party_id, const struct peer_info *self,
@@ -322,16 +326,16 @@ static int local_join(struct ctl *c, const char *party_id, const struct peer_inf
 		return rc;
 	if (!party_id_normalize(l->party_id, party_id, err))
 		return fail_later(l, done, arg, 400, err);
-	return start_op(l, L_JOINING, self, done, arg);
+	return start_op(l, LOCAL_JOINING, self, done, arg);
 }
 
 static int local_leave(struct ctl *c, ctl_done_fn *done, void *arg)
 {
 	struct ctl_local *l = to_local(c);
 
-	if (l->state != L_MEMBER)
-		return l->state == L_IDLE && !l->done ? -ENOTCONN : -EBUSY;
-	l->state = L_LEAVING;
+	if (l->state != LOCAL_MEMBER)
+		return l->state == LOCAL_IDLE && !l->done ? -ENOTCONN : -EBUSY;
+	l->state = LOCAL_LEAVING;
 	l->done = done;
 	l->done_arg = arg;
 	l->op_started_ms = now_mono_ms();
@@ -343,9 +347,14 @@ static int local_leave(struct ctl *c, ctl_done_fn *done, void *arg)
 static int local_update_self(struct ctl *c, const struct peer_info *self)
 {
 	struct ctl_local *l = to_local(c);
+	struct peer_info before = l->self;
 
 	take_description(l, self);
-	if (l->state == L_MEMBER)
+	if (!peer_info_validate(&l->self, NULL)) {
+		l->self = before; /* others would drop a record they cannot read */
+		return -EINVAL;
+	}
+	if (l->state == LOCAL_MEMBER && !ctl_party_same_member(&before, &l->self))
 		request_sync(l);
 	return 0;
 }
@@ -423,7 +432,7 @@ static int local_relay_token(struct ctl *c, ctl_relay_token_fn *done, void *arg)
 {
 	struct ctl_local *l = to_local(c);
 
-	if (l->state != L_MEMBER)
+	if (l->state != LOCAL_MEMBER)
 		return -ENOTCONN;
 	return ask_later(l, NULL, done, arg);
 }

@@ -40,11 +40,11 @@ enum {
 };
 
 enum local_state {
-	L_IDLE,
-	L_CREATING,
-	L_JOINING,
-	L_MEMBER,
-	L_LEAVING,
+	LOCAL_IDLE,
+	LOCAL_CREATING,
+	LOCAL_JOINING,
+	LOCAL_MEMBER,
+	LOCAL_LEAVING,
 };
 
 /* What identifies one version of the file, to notice changes without reading it. */
@@ -93,8 +93,8 @@ struct ctl_local {
 struct ctl_txn {
 	int status; /* 0 or a ctl_done_fn status */
 	char error[ERR_MAX + 2 * PATH_MAX];
-	char corrupt[ERR_MAX +
-	             PATH_MAX]; /* set when the file was corrupt: what, and where it went */
+	/* Set when the file was corrupt: what, and where it went. */
+	char corrupt[ERR_MAX + PATH_MAX];
 	bool have_party;
 	struct party_info party;
 	struct prefix network;

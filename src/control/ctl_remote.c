@@ -639,6 +639,8 @@ static int remote_leave(struct ctl *c, ctl_done_fn *done, void *arg)
 	if (rc) {
 		/* Nothing was sent: we are out here, the server will expire us. */
 		ctl_call_free(k);
+		r->state = REMOTE_IDLE;
+		party_info_clear(&r->party);
 		return fail_later(r, done, arg, 0, NULL);
 	}
 	return 0;
@@ -647,9 +649,14 @@ static int remote_leave(struct ctl *c, ctl_done_fn *done, void *arg)
 static int remote_update_self(struct ctl *c, const struct peer_info *self)
 {
 	struct ctl_remote *r = to_remote(c);
+	struct peer_info before = r->self;
 
 	if (!take_description(r, self))
 		return 0;
+	if (!peer_info_validate(&r->self, NULL)) {
+		r->self = before; /* the server would refuse it */
+		return -EINVAL;
+	}
 	if (r->state == REMOTE_IDLE)
 		return 0;
 	r->update_dirty = true;

@@ -176,7 +176,7 @@ static void on_event(const char *type, json_t *data, int status, void *arg)
 	} else if (strcmp(type, "signal") == 0) {
 		const char *from = json_string_value(json_object_get(data, "from"));
 
-		if (from && r->ctl.ev.on_signal)
+		if (from && json_object_get(data, "data") && r->ctl.ev.on_signal)
 			r->ctl.ev.on_signal(r->ctl.ev.ctx, from, json_object_get(data, "data"));
 	}
 }

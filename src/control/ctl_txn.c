@@ -1,5 +1,4 @@
-/* ctl_txn.c - ctl_local's transactions on discovery.json: read defensively, prune, apply, replace.
- */
+/* ctl_txn.c - ctl_local's transactions on discovery.json: read, prune, apply, replace. */
 #include "control/ctl_txn.h"
 
 #include <errno.h>
@@ -49,7 +48,7 @@ static int keep_corrupt(const struct ctl_local *l, const char *text, size_t len,
                         size_t where_size)
 {
 	int64_t ms = now_wall_ms();
-	int rc = 0;
+	int rc;
 
 	for (int n = 0; n < 100; n++) {
 		if (n == 0)
@@ -62,10 +61,12 @@ static int keep_corrupt(const struct ctl_local *l, const char *text, size_t len,
 		if (errno == EEXIST)
 			continue;
 		/* No hard links here (some shared file systems): copy it, unless taken. */
+		rc = -errno;
+		if (!text)
+			return rc; /* too big to have been read: nothing to copy from */
 		if (access(where, F_OK) == 0)
 			continue;
-		rc = file_write_atomic(where, text, len, FILE_MODE);
-		return rc;
+		return file_write_atomic(where, text, len, FILE_MODE);
 	}
 	return -EEXIST;
 }
@@ -120,7 +121,7 @@ bool ctl_txn_read(struct ctl_local *l, struct partyfile *f, bool keep, struct ct
 		free(text);
 		return true;
 	}
-	rc = keep_corrupt(l, text ? text : "", text ? len : 0, where, sizeof(where));
+	rc = keep_corrupt(l, text, len, where, sizeof(where));
 	free(text);
 	if (rc < 0) {
 		partyfile_clear(f);
@@ -150,7 +151,10 @@ static bool write_file(struct ctl_local *l, const struct partyfile *f, struct ct
 		           strerror(-rc));
 		return false;
 	}
-	ctl_txn_stat(l, &l->seen);
+	/*
+	 * l->seen stays: the watch reads our own write once more, finds nothing
+	 * new, and cannot miss a write that another process made just after it.
+	 */
 	return true;
 }
 
@@ -348,19 +352,19 @@ void ctl_txn_run(struct ctl_local *l, struct ctl_txn *t)
 		log_info("local discovery: pruned %zu member(s) unseen for %u ms from %s", pruned,
 		         l->t.stale_ms, l->path);
 	switch (l->state) {
-	case L_CREATING:
+	case LOCAL_CREATING:
 		txn_create(l, &f, t);
 		break;
-	case L_JOINING:
+	case LOCAL_JOINING:
 		txn_join(l, &f, t);
 		break;
-	case L_MEMBER:
+	case LOCAL_MEMBER:
 		txn_refresh(l, &f, t);
 		break;
-	case L_LEAVING:
+	case LOCAL_LEAVING:
 		txn_leave(l, &f, t);
 		break;
-	case L_IDLE:
+	case LOCAL_IDLE:
 		break;
 	}
 	if (t->have_party && !partyfile_put(&f, &t->party, &t->network, err)) {

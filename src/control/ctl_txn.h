@@ -1,5 +1,4 @@
-/* ctl_txn.h - ctl_local's transactions on discovery.json: read defensively, prune, apply, replace.
- */
+/* ctl_txn.h - ctl_local's transactions on discovery.json: read, prune, apply, replace. */
 #ifndef LANRAGE_CONTROL_CTL_TXN_H
 #define LANRAGE_CONTROL_CTL_TXN_H
 

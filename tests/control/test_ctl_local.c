@@ -272,6 +272,9 @@ static void test_party_flow(void **state)
 	assert_int_equal(b.ctl->ops->update_self(b.ctl, &self), 0);
 	loop_until(endpoint_seen, &a, HARNESS_DEADLINE_MS, "bob's endpoint at alice");
 	loop_until(endpoint_seen, &c, HARNESS_DEADLINE_MS, "bob's endpoint at carol");
+	/* A description nobody could read is refused, not written. */
+	self = desc("");
+	assert_int_equal(b.ctl->ops->update_self(b.ctl, &self), -EINVAL);
 
 	/* No server: no signals, relays or relay tokens. */
 	data = json_pack("{s:s}", "x", "y");
@@ -482,6 +485,13 @@ static bool link_down(void *arg)
 	return ((struct member *)arg)->w.n_down > 0;
 }
 
+static bool link_up(void *arg)
+{
+	struct member *m = arg;
+
+	return m->w.link == CTL_LINK_UP && m->ctl->ops->link(m->ctl) == CTL_LINK_UP;
+}
+
 /* A corrupt file is reported, kept aside, and replaced; a newer format is left alone. */
 static void test_corrupt(void **state)
 {
@@ -500,6 +510,7 @@ static void test_corrupt(void **state)
 	loop_until(link_down, &a, HARNESS_DEADLINE_MS, "the corruption reported");
 	assert_non_null(strstr(a.w.link_detail, "corrupt"));
 	loop_until(file_valid_with, &a, HARNESS_DEADLINE_MS, "alice rewrites her party");
+	loop_until(link_up, &a, HARNESS_DEADLINE_MS, "the link up again");
 	assert_int_equal(count_corrupt_copies(dir, garbage), 1);
 	assert_int_equal(a.w.n_gone, 0);
 	member_stop(&a);
