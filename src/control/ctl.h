@@ -45,6 +45,15 @@ enum ctl_link {
 const char *ctl_link_name(enum ctl_link link);
 
 /*
+ * Whether two records of one party differ in anything the daemon acts on:
+ * id, name, host, and each member's description (name, key, NAT type,
+ * endpoints, virtual IP).  Heartbeat times (last_seen) are ignored.
+ */
+bool ctl_party_same(const struct party_info *a, const struct party_info *b);
+/* The same for one member. */
+bool ctl_party_same_member(const struct peer_info *a, const struct peer_info *b);
+
+/*
  * The outcome of create, join and leave.  status: 0 on success, else an
  * HTTP-like class the local API passes on: 400 bad input (error says which),
  * 404 no such party, 409 party full / network exhausted, 503 the control
@@ -102,6 +111,16 @@ struct ctl_timing {
 
 void ctl_timing_default(struct ctl_timing *t);
 
+/*
+ * The calls below return 0 when under way (done is called exactly once,
+ * never from inside the call), or at once: -EBUSY while another create, join
+ * or leave is under way, -EISCONN for create/join while in a party (leave
+ * first), -ENOTCONN for leave, signal and relay_token outside a party,
+ * -ENOTSUP where an implementation has no such thing (local: signal),
+ * -EINVAL for a description that does not validate (update_self, signal).
+ * update_self outside a party only keeps the description for the next join.
+ * Callbacks may make calls, but never destroy the ctl.
+ */
 struct ctl_ops {
 	/* Creates a party with self as host and first member. */
 	int (*create)(struct ctl *c, const char *name, const struct peer_info *self,
@@ -142,6 +161,13 @@ struct ctl *ctl_remote_create(struct event_base *base, const char *url, const wg
 struct ctl *ctl_local_create(struct event_base *base, const char *dir, const wg_key public_key,
                              const struct ctl_timing *timing, const struct ctl_events *ev,
                              char *err) WARN_UNUSED;
+/*
+ * Local only: the virtual network of parties this daemon creates (default
+ * 10.66.0.0/16, IPv4 /8 to /30).  A party keeps the network its creator
+ * gave it; joiners take theirs from the file.  false (err) for a bad prefix
+ * or a remote ctl.
+ */
+bool ctl_local_set_network(struct ctl *c, const char *cidr, char *err) WARN_UNUSED;
 
 static inline void ctl_destroy(struct ctl *c)
 {

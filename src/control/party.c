@@ -64,6 +64,25 @@ bool party_info_put(struct party_info *party, const struct peer_info *peer, char
 	return true;
 }
 
+bool party_info_copy(struct party_info *dst, const struct party_info *src)
+{
+	party_info_clear(dst);
+	memcpy(dst->id, src->id, sizeof(dst->id));
+	memcpy(dst->name, src->name, sizeof(dst->name));
+	memcpy(dst->host_id, src->host_id, sizeof(dst->host_id));
+	dst->created_at_ms = src->created_at_ms;
+	if (src->n_members) {
+		dst->members = malloc(src->n_members * sizeof(*dst->members));
+		if (!dst->members) {
+			party_info_clear(dst);
+			return false;
+		}
+		memcpy(dst->members, src->members, src->n_members * sizeof(*dst->members));
+		dst->n_members = dst->cap_members = src->n_members;
+	}
+	return true;
+}
+
 bool party_info_remove(struct party_info *party, const char *peer_id)
 {
 	struct peer_info *slot = party_info_find(party, peer_id);

@@ -34,6 +34,8 @@ bool party_name_valid(const char *name);
 struct peer_info *party_info_find(const struct party_info *party, const char *peer_id);
 /* Adds a member, or replaces the member with the same id.  false when full. */
 bool party_info_put(struct party_info *party, const struct peer_info *peer, char *err) WARN_UNUSED;
+/* Makes dst (cleared first) a copy of src; false (dst empty) when out of memory. */
+bool party_info_copy(struct party_info *dst, const struct party_info *src) WARN_UNUSED;
 /* Removes a member; false when there is no such member. */
 bool party_info_remove(struct party_info *party, const char *peer_id);
 /*

@@ -16,6 +16,17 @@ void err_set(char *err, const char *fmt, ...)
 	va_end(ap);
 }
 
+void err_format(char *out, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!out || size == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out, size, fmt, ap);
+	va_end(ap);
+}
+
 void err_prefix(char *err, const char *fmt, ...)
 {
 	char joined[2 * ERR_MAX + 2];

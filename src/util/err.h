@@ -2,6 +2,8 @@
 #ifndef LANRAGE_UTIL_ERR_H
 #define LANRAGE_UTIL_ERR_H
 
+#include <stddef.h>
+
 #include "util/compiler.h"
 
 enum { ERR_MAX = 256 };
@@ -14,6 +16,9 @@ enum { ERR_MAX = 256 };
 typedef char errmsg[ERR_MAX];
 
 void err_set(char *err, const char *fmt, ...) PRINTF_FMT(2, 3);
+
+/* The same for a message buffer of another size; the text is cut to fit. */
+void err_format(char *out, size_t size, const char *fmt, ...) PRINTF_FMT(3, 4);
 
 /* Prepends "prefix: " to a message already in err (field context). */
 void err_prefix(char *err, const char *fmt, ...) PRINTF_FMT(2, 3);

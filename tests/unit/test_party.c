@@ -55,6 +55,20 @@ static void test_members(void **state)
 	assert_true(party_info_put(&party, &p, NULL));
 	assert_int_equal(party.n_members, 3);
 	assert_string_equal(party_info_find(&party, "guest1")->name, "renamed");
+	{
+		struct party_info copy;
+
+		party_info_init(&copy);
+		assert_true(party_info_copy(&copy, &party));
+		assert_int_equal(copy.n_members, 3);
+		assert_string_equal(copy.id, party.id);
+		assert_string_equal(copy.host_id, party.host_id);
+		assert_string_equal(party_info_find(&copy, "guest1")->name, "renamed");
+		/* Its own members: changing one leaves the other alone. */
+		assert_true(party_info_remove(&copy, "host"));
+		assert_non_null(party_info_find(&party, "host"));
+		party_info_clear(&copy);
+	}
 	assert_true(party_info_remove(&party, "guest1"));
 	assert_false(party_info_remove(&party, "guest1"));
 	assert_int_equal(party.n_members, 2);
