@@ -242,11 +242,15 @@ static void arm_rejoin(struct daemon *d)
 	evtimer_add(d->rejoin_ev, &tv);
 }
 
-static bool busy(struct daemon *d, struct api_req *req)
+/* Whether another operation runs; a rejoin under way only lets a join of the same party ride on it. */
+static bool busy(struct daemon *d, struct api_req *req, bool join)
 {
-	if (d->op == OP_NONE || d->op == OP_REJOIN)
+	if (d->op == OP_NONE || (d->op == OP_REJOIN && join))
 		return false;
-	api_fail(req, 409, "another party operation is still running; try again in a moment");
+	if (d->op == OP_REJOIN)
+		api_fail(req, 409, "rejoining party %s; try again in a moment", d->state.st.party_id);
+	else
+		api_fail(req, 409, "another party operation is still running; try again in a moment");
 	return true;
 }
 
@@ -255,7 +259,7 @@ void partymgr_create(void *ctx, struct api_req *req, const char *name)
 	struct daemon *d = ctx;
 	int ret;
 
-	if (busy(d, req))
+	if (busy(d, req, false))
 		return;
 	if (daemon_in_party(d)) {
 		api_fail(req, 409,
@@ -282,7 +286,7 @@ void partymgr_join(void *ctx, struct api_req *req, const char *typed)
 	errmsg err;
 	int ret;
 
-	if (busy(d, req))
+	if (busy(d, req, true))
 		return;
 	if (!party_id_normalize(id, typed, err)) {
 		api_fail(req, 400, "%s", err);
@@ -292,6 +296,14 @@ void partymgr_join(void *ctx, struct api_req *req, const char *typed)
 		api_fail(req, 409,
 		         "already in party %s (%s); leave it first (`lanrage party leave`)",
 		         d->state.st.party_id, d->state.st.party_name);
+		return;
+	}
+	if (daemon_in_party(d) && d->op == OP_NONE) {
+		/* Already there: joining again changes nothing. */
+		json_t *body = partymgr_party_json(d);
+
+		json_object_set_new(body, "virtual_ip", report_vip_json(&d->self.virtual_ip));
+		api_finish(req, 200, body);
 		return;
 	}
 	if (d->op == OP_REJOIN) {
@@ -328,7 +340,7 @@ void partymgr_leave(void *ctx, struct api_req *req)
 	struct daemon *d = ctx;
 	int ret;
 
-	if (busy(d, req))
+	if (busy(d, req, false))
 		return;
 	if (!daemon_in_party(d)) {
 		api_fail(req, 409, "not in a party");
