@@ -800,7 +800,8 @@ static bool file_has(const char *path, const char *needle)
 static void test_relay_token(void **state)
 {
 	struct control_client *a = client_new(&main_srv, true), *b = client_new(&main_srv, true);
-	uint8_t token[RELAY_TOKEN_LEN + 8], key[MAC_KEY_LEN + 8], tk[MAC_KEY_LEN], want[MAC_KEY_LEN];
+	uint8_t token[RELAY_TOKEN_LEN + 8], key[MAC_KEY_LEN + 8], tk[MAC_KEY_LEN],
+	    want[MAC_KEY_LEN];
 	char party_id[PARTY_ID_LEN + 1], path[128], auth[128], tag[16], log_path[300];
 	struct relay_token_info info;
 	struct server_proc plain, short_ttl;
@@ -867,8 +868,12 @@ static void test_relay_token(void **state)
 		db_flag(url2, sizeof(url2));
 		{
 			const char *plain_flags[] = { "--db", url1, NULL };
-			const char *short_flags[] = { "--db", url2, "--relay-secret-file",
-				                      relay_secret_file, "--relay-token-ttl", "90s",
+			const char *short_flags[] = { "--db",
+				                      url2,
+				                      "--relay-secret-file",
+				                      relay_secret_file,
+				                      "--relay-token-ttl",
+				                      "90s",
 				                      NULL };
 
 			server_spawn(&plain, binary, plain_flags);
@@ -878,7 +883,8 @@ static void test_relay_token(void **state)
 		create_party(c, "No relays", party_id);
 		CALL(r, control_relay_token(c, party_id, reply_cb, &r));
 		expect_status(&r, 404);
-		assert_string_equal(r.error, "this control server has no relays (--relay-secret-file)");
+		assert_string_equal(r.error,
+		                    "this control server has no relays (--relay-secret-file)");
 		reply_clear(&r);
 		control_client_destroy(c);
 		c = client_new(&short_ttl, true);
@@ -889,8 +895,9 @@ static void test_relay_token(void **state)
 		assert_int_equal(relay_token_verify(token, RELAY_TOKEN_LEN, tk, now_sec, &info),
 		                 RELAY_OK);
 		assert_true(info.expiry >= now_sec + 89 && info.expiry <= now_sec + 92);
-		assert_int_equal(relay_token_verify(token, RELAY_TOKEN_LEN, tk, now_sec + 100, &info),
-		                 RELAY_DROP_EXPIRED);
+		assert_int_equal(
+		    relay_token_verify(token, RELAY_TOKEN_LEN, tk, now_sec + 100, &info),
+		    RELAY_DROP_EXPIRED);
 		reply_clear(&r);
 		control_client_destroy(c);
 		server_stop(&plain);
@@ -938,10 +945,9 @@ int main(void)
 		cmocka_unit_test(test_register_proof),  cmocka_unit_test(test_party_flow),
 		cmocka_unit_test(test_impersonation),   cmocka_unit_test(test_events_and_signal),
 		cmocka_unit_test(test_host_migration),  cmocka_unit_test(test_relays),
-		cmocka_unit_test(test_relay_token),
-		cmocka_unit_test(test_metrics),         cmocka_unit_test(test_cleanup),
-		cmocka_unit_test(test_sigkill_restart), cmocka_unit_test(test_auth_rate_limit),
-		cmocka_unit_test(test_two_instances),
+		cmocka_unit_test(test_relay_token),     cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_cleanup),         cmocka_unit_test(test_sigkill_restart),
+		cmocka_unit_test(test_auth_rate_limit), cmocka_unit_test(test_two_instances),
 	};
 	int failed;
 
