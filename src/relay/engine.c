@@ -2,6 +2,7 @@
 #include "relay/engine.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto/secret.h"
@@ -17,9 +18,14 @@ int engine_init(struct engine *e, const struct engine_config *cfg, const struct 
 	e->blocked = blocked;
 	if (!e->cfg.rate_burst)
 		e->cfg.rate_burst = e->cfg.rate_pps;
+	e->tombs = calloc(cfg->max_clients ? cfg->max_clients : 1, sizeof(*e->tombs));
+	if (!e->tombs) {
+		rc = -ENOMEM;
+		goto err;
+	}
 	rc = sessions_init(&e->sessions, cfg->max_clients);
 	if (rc)
-		goto err;
+		goto err_tombs;
 	rc =
 	    limiter_init(&e->rate, e->cfg.rate_pps, e->cfg.rate_burst, ENGINE_LIMITER_SLOTS, false);
 	if (rc)
@@ -39,6 +45,8 @@ err_rate:
 	limiter_clear(&e->rate);
 err_sessions:
 	sessions_clear(&e->sessions);
+err_tombs:
+	free(e->tombs);
 err:
 	secret_zero(e, sizeof(*e));
 	return rc;
@@ -50,6 +58,7 @@ void engine_clear(struct engine *e)
 	limiter_clear(&e->rate);
 	limiter_clear(&e->binds);
 	limiter_clear(&e->errors);
+	free(e->tombs);
 	secret_zero(e, sizeof(*e));
 }
 
@@ -74,6 +83,33 @@ static void error_reply(struct engine *e, struct engine_out *out, uint8_t code, 
 	out->to = *from;
 	out->action = ENGINE_REPLY;
 	e->stats.errors_sent++;
+}
+
+/* Ends a session whose last bind may still be replayed: its timestamp stays behind. */
+static void bury(struct engine *e, struct session *x)
+{
+	struct engine_tomb *t = &e->tombs[e->next_tomb];
+
+	memcpy(t->party, x->party, RELAY_TOKEN_PARTY_LEN);
+	memcpy(t->peer_id, x->peer_id, RELAY_TOKEN_PEER_LEN);
+	t->ts_ms = x->last_ts_ms;
+	e->next_tomb = (e->next_tomb + 1) % e->cfg.max_clients;
+	sessions_remove(&e->sessions, x);
+}
+
+/* The last timestamp of an ended session of this member, or 0. */
+static uint64_t tomb_ts(const struct engine *e, const struct relay_token_info *info)
+{
+	uint64_t ts = 0;
+
+	for (size_t i = 0; i < e->cfg.max_clients; i++) {
+		const struct engine_tomb *t = &e->tombs[i];
+
+		if (t->ts_ms > ts && memcmp(t->peer_id, info->peer_id, RELAY_TOKEN_PEER_LEN) == 0 &&
+		    memcmp(t->party, info->party, RELAY_TOKEN_PARTY_LEN) == 0)
+			ts = t->ts_ms;
+	}
+	return ts;
 }
 
 static bool ts_in_window(uint64_t ts_ms, int64_t wall_ms)
@@ -156,9 +192,9 @@ static enum relay_verdict on_bind(struct engine *e, struct session *here, const 
 		}
 		if (owner != here) {
 			if (here) {
-				/* Another member's stale session at this address: the NAT moved on.
+				/* Another member's old session at this address: the NAT moved on.
 				 */
-				sessions_remove(&e->sessions, here);
+				bury(e, here);
 				e->stats.sessions_replaced++;
 			}
 			sessions_move(&e->sessions, owner, from);
@@ -176,8 +212,13 @@ static enum relay_verdict on_bind(struct engine *e, struct session *here, const 
 			v = RELAY_DROP_TAG_TAKEN;
 			goto out;
 		}
+		/* A replay of an ended session's bind must not bring it back. */
+		if (ts <= tomb_ts(e, &info)) {
+			v = RELAY_DROP_STALE_TS;
+			goto out;
+		}
 		if (here) {
-			sessions_remove(&e->sessions, here);
+			bury(e, here);
 			e->stats.sessions_replaced++;
 		}
 		owner = sessions_add(&e->sessions, from, info.party, info.peer_id, tag);
@@ -219,7 +260,8 @@ static enum relay_verdict on_unbind(struct engine *e, struct session *src, const
 		return RELAY_DROP_CLOCK;
 	if (ts <= src->last_ts_ms)
 		return RELAY_DROP_STALE_TS;
-	sessions_remove(&e->sessions, src);
+	src->last_ts_ms = ts;
+	bury(e, src);
 	e->stats.unbinds++;
 	return RELAY_OK;
 }

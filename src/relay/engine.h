@@ -96,6 +96,19 @@ struct engine_out {
 	size_t reply_len;
 };
 
+/*
+ * A session that ended by an unbind, or was taken over at its address,
+ * leaves its last timestamp behind for the clock window: without it, a bind
+ * captured in the last 120 s could bring the session back at the capturer's
+ * address.  (Sessions that went stale or expired need none: their binds are
+ * older than the window, or their token is dead.)
+ */
+struct engine_tomb {
+	char party[RELAY_TOKEN_PARTY_LEN];
+	uint8_t peer_id[RELAY_TOKEN_PEER_LEN];
+	uint64_t ts_ms;
+};
+
 /* Owned by the relay program; loop thread only. */
 struct engine {
 	struct engine_config cfg;
@@ -104,6 +117,8 @@ struct engine {
 	struct limiter binds;  /* binds per source IP */
 	struct limiter errors; /* errors per source address */
 	struct limiter_bucket errors_global;
+	struct engine_tomb *tombs; /* a ring of max_clients */
+	size_t next_tomb;
 	const struct blocklist *blocked; /* borrowed; NULL: none */
 	struct relay_stats stats;
 };

@@ -83,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The same bytes as a block file. */
 	memset(&scratch, 0, sizeof(scratch));
-	(void)blocklist_parse(&scratch, (const char *)data, size, NULL);
+	if (blocklist_parse(&scratch, (const char *)data, size, NULL) && scratch.n > BLOCKLIST_MAX)
+		abort();
 	return 0;
 }

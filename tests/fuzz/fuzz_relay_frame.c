@@ -53,12 +53,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (relay_peek_bind(data, size, &tok) == RELAY_OK && (tok != data + 3 || size != 72))
 		abort();
-	(void)relay_consume_bind(data, size, key, &ts);
+	if (relay_consume_bind(data, size, key, &ts) == RELAY_OK && size != RELAY_BIND_LEN)
+		abort();
 	if (relay_consume_bind_ack(data, size, key, &ts, &observed) == RELAY_OK &&
 	    !addr_is_set(&observed))
 		abort();
-	(void)relay_consume_unbind(data, size, key, &ts);
-	(void)relay_consume_error(data, size, &code, &tag);
+	if (relay_consume_unbind(data, size, key, &ts) == RELAY_OK && size != RELAY_UNBIND_LEN)
+		abort();
+	if (relay_consume_error(data, size, &code, &tag) == RELAY_OK && size != RELAY_ERROR_LEN)
+		abort();
 	if (relay_token_verify(data, size, token_key, 1700000000, &info) == RELAY_OK &&
 	    (size != RELAY_TOKEN_LEN || strlen(info.party) != RELAY_TOKEN_PARTY_LEN))
 		abort();

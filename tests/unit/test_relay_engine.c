@@ -323,6 +323,9 @@ static void test_replay_and_nat_rebinding(void **state)
 		assert_int_equal(do_bind(f, &c, 6 * SEC), RELAY_OK);
 		assert_int_equal(engine_sessions(&f->e), 2);
 		assert_true(f->e.stats.sessions_replaced == 1);
+		/* B's last bind replayed from elsewhere: B's ended session stays ended. */
+		assert_int_equal(bind_at(f, &b, &moved, b.ts, 6 * SEC + MS), RELAY_DROP_STALE_TS);
+		assert_int_equal(engine_sessions(&f->e), 2);
 		assert_int_equal(data(f, &moved, b.tag, 1, pkt, 7 * SEC), RELAY_DROP_NOT_HERE);
 		assert_int_equal(data(f, &moved, c.tag, 1, pkt, 7 * SEC), RELAY_OK);
 	}
@@ -407,6 +410,19 @@ static void test_expiry_and_unbind(void **state)
 	    engine_input(&f->e, ub, sizeof(ub), &a.addr, T0 + 402 * SEC, WALL0 + 402000, &f->out),
 	    RELAY_DROP_UNKNOWN_SOURCE);
 	expect_error(f, RELAY_ERR_NOT_BOUND, 0, &a.addr);
+	/* A's last bind, captured and replayed within the clock window, does not bring it back. */
+	{
+		struct addr thief;
+		errmsg err;
+
+		assert_true(addr_parse(&thief, "198.51.100.66:6666", err));
+		assert_int_equal(bind_at(f, &a, &thief, a.ts, 403 * SEC), RELAY_DROP_STALE_TS);
+		assert_int_equal(f->out.action, ENGINE_DROP);
+		assert_int_equal(engine_sessions(&f->e), 0);
+	}
+	/* A itself binds again, with a fresh timestamp. */
+	assert_int_equal(do_bind(f, &a, 404 * SEC), RELAY_OK);
+	assert_int_equal(engine_sessions(&f->e), 1);
 	engine_clear(&f->e);
 }
 
