@@ -127,8 +127,12 @@ static void handle_stun(struct relay *r, const struct udp_pkt *p, uint64_t now_n
 	unsigned out_sock;
 	size_t out_len;
 
-	if (!r->cfg.stun_on ||
-	    stun_server_handle(&r->stun, 0, &p->addr, p->data, p->len, now_ns, out, sizeof(out),
+	if (!r->cfg.stun_on) {
+		/* Neither a relay frame nor anything else we speak. */
+		r->engine.stats.dropped[RELAY_DROP_MALFORMED]++;
+		return;
+	}
+	if (stun_server_handle(&r->stun, 0, &p->addr, p->data, p->len, now_ns, out, sizeof(out),
 	                       &out_len, &out_sock) != STUN_SERVER_REPLY) {
 		r->engine.stats.stun_dropped++;
 		return;

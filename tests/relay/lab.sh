@@ -16,13 +16,15 @@
 #            |             |             |                     |
 #        ${LAB}h1: A    ${LAB}h2: B   ${LAB}h3: C             ${LAB}h4: strangers,
 #        party P        party P       party Q                 forged/expired
-#                                                             tokens, the limit
+#                                                             tokens, the limit,
+#                                                             a blocked source
 #
-# Usage: lab.sh LANRAGE-RELAY LANRAGE-CONTROL RELAYC (root)
+# Usage: lab.sh LANRAGE-RELAY LANRAGE-CONTROL RELAYC LANRAGE (root)
 set -euo pipefail
 RELAY=$(realpath "$1")
 CONTROL=$(realpath "$2")
 RELAYC=$(realpath "$3")
+CLI=$(realpath "$4")
 . "$(dirname "$0")/../nat/lab.sh"
 
 fail() {
@@ -72,15 +74,29 @@ member() { # NS LOG ARGS...: a relayc member in NS
 	lab_spawn "$ns" "$D/$log" "$RELAYC" member --control "$CTL" "$@"
 }
 
-step "control server and relays start; the relays register"
+step "bad flags and a secret others can read are refused clearly"
 printf 'lab relay secret %s\n' "$LAB" >"$D/relay.secret"
+chmod 644 "$D/relay.secret"
+if "$RELAY" --relay-secret-file "$D/relay.secret" --max-clients 0 2>"$D/flags.err"; then
+	fail "--max-clients 0 accepted"
+fi
+grep -q "bad value for --max-clients: \`0'" "$D/flags.err" || fail "no clear error: $(cat "$D/flags.err")"
+if ip netns exec "$I" "$RELAY" --relay-secret-file "$D/relay.secret" --metrics none \
+	2>"$D/mode.err"; then
+	fail "a world-readable secret was accepted"
+fi
+grep -q "chmod 600" "$D/mode.err" || fail "no clear error: $(cat "$D/mode.err")"
 chmod 600 "$D/relay.secret"
+"$RELAY" --help | grep -q -- "--stale-timeout DUR" || fail "--help"
+
+step "control server and relays start; the relays register"
+printf '# nobody yet\n' >"$D/block"
 lab_spawn "$I" "$D/control.log" "$CONTROL" --listen 198.51.100.1 --port 8667 \
 	--port-file "$D/control.port" --db "sqlite://$D/control.db" \
 	--relay-secret-file "$D/relay.secret" --stun none
 wait_for 20 "the control server" test -s "$D/control.port"
 lab_spawn "$I" "$D/r1.log" "$RELAY" --relay-secret-file "$D/relay.secret" --listen "$R1" \
-	--control "$CTL" --relay-id lab-1 --region lab --stats-interval 2s
+	--control "$CTL" --relay-id lab-1 --region lab --stats-interval 2s --block-file "$D/block"
 R1_PID=$LAB_LAST_PID
 wait_for 20 "R1's metrics" metric_ge 9180 lanrage_relay_sessions 0
 wait_for 20 "lab-1 in GET /relays" eval \
@@ -165,6 +181,22 @@ before_a=$(count "$D/a.log" "$BTAG")
 wait_for 10 "B hearing A again" count_ge "$D/b.log" "$ATAG" $((before_b + 20))
 wait_for 10 "A hearing B again" count_ge "$D/a.log" "$BTAG" $((before_a + 20))
 [ "$(metric 9180 lanrage_relay_sessions)" = 2 ] || fail "R1 should still hold 2 sessions"
+
+step "a member measures its way to the relay with STUN on the relay's port"
+# One address, no RFC 5780 alternate: the NAT type stays unknown (exit 1), the mapping is known.
+ip netns exec "$H2" timeout 60 "$CLI" nat --stun "$R1" --json >"$D/nat.json" || true
+jq -e '.mapped | startswith("203.0.113.10:")' "$D/nat.json" >/dev/null ||
+	fail "the relay's STUN answer: $(cat "$D/nat.json")"
+metric_ge 9180 lanrage_relay_stun_requests_total 1 || fail "STUN requests not counted"
+
+step "a block list reloaded on SIGHUP shuts a source out"
+echo "203.0.113.146/32   # host 4" >>"$D/block"
+kill -HUP "$R1_PID"
+wait_for 10 "the reload" grep -q "SIGHUP: 1 prefixes blocked" "$D/r1.log"
+ip netns exec "$H4" "$RELAYC" raw --relay "$R1" --hex "e0${BTAG}00000000000000000000" \
+	--count 5 --wait-ms 500 >"$D/blocked.log"
+grep -q "^replies 0" "$D/blocked.log" || fail "a blocked source got an answer"
+wait_for 10 "blocked drops" metric_ge 9180 'lanrage_relay_dropped_total{reason="blocked"}' 5
 
 step "metrics and the stats line"
 code=$(ip netns exec "$I" curl -s -o "$D/404.json" -w '%{http_code}' http://127.0.0.1:9180/nope)
