@@ -208,24 +208,31 @@ static enum evhttp_cmd_type method_of(const char *m)
 	return EVHTTP_REQ_GET;
 }
 
-/* Queues a request for an existing call. */
+/* Queues a request for an existing call; bearer NULL or "" sends no Authorization. */
 static int send_call(struct call *k, const char *method, const char *path, const json_t *body,
-                     bool with_token)
+                     const char *bearer)
 {
 	struct control_client *c = k->c;
 	struct evhttp_request *req = evhttp_request_new(on_done, k);
 	struct evkeyvalq *h;
-	char auth[CONTROL_TOKEN_HEX + 16];
 
 	if (!req)
 		return -ENOMEM;
 	h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Host", c->host);
 	evhttp_add_header(h, "Accept", "application/json");
-	if (with_token && c->token[0]) {
-		snprintf(auth, sizeof(auth), "Bearer %s", c->token);
+	if (bearer && bearer[0]) {
+		size_t size = strlen(bearer) + 8;
+		char *auth = malloc(size);
+
+		if (!auth) {
+			evhttp_request_free(req);
+			return -ENOMEM;
+		}
+		snprintf(auth, size, "Bearer %s", bearer);
 		evhttp_add_header(h, "Authorization", auth);
-		secret_zero(auth, sizeof(auth));
+		secret_zero(auth, size);
+		free(auth);
 	}
 	if (body) {
 		char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -266,7 +273,7 @@ int control_request(struct control_client *c, const char *method, const char *pa
 	k->c = c;
 	k->cb = cb;
 	k->arg = arg;
-	rc = send_call(k, method, path, body, with_token);
+	rc = send_call(k, method, path, body, with_token ? c->token : NULL);
 	if (rc)
 		free(k);
 	return rc;
@@ -299,7 +306,7 @@ static int start_register(struct call *k, const json_t *reply)
 		return -ENOMEM;
 	k->registering = false;
 	k->stores_token = true;
-	rc = send_call(k, "POST", "/auth/register", body, false);
+	rc = send_call(k, "POST", "/auth/register", body, NULL);
 	json_decref(body);
 	return rc;
 }
@@ -322,7 +329,7 @@ int control_register(struct control_client *c, control_cb cb, void *arg)
 	k->registering = true;
 	key_to_base64(pub, c->public_key);
 	body = json_pack("{s:s}", "public_key", pub);
-	rc = body ? send_call(k, "POST", "/auth/challenge", body, false) : -ENOMEM;
+	rc = body ? send_call(k, "POST", "/auth/challenge", body, NULL) : -ENOMEM;
 	json_decref(body);
 	if (rc)
 		free(k);
@@ -474,6 +481,34 @@ int control_relays(struct control_client *c, const char *region, control_cb cb, 
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/relays/%s", region);
 	return control_request(c, "GET", path, NULL, false, cb, arg);
+}
+
+int control_relay_token(struct control_client *c, const char *party_id, control_cb cb, void *arg)
+{
+	char path[128];
+	int rc = party_path(path, sizeof(path), party_id, "/relay-token");
+
+	return rc ? rc : control_request(c, "POST", path, NULL, true, cb, arg);
+}
+
+int control_relay_announce(struct control_client *c, const char *relay_secret, const json_t *relay,
+                           control_cb cb, void *arg)
+{
+	struct call *k;
+	int rc;
+
+	if (!relay_secret || !relay_secret[0])
+		return -EINVAL;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->c = c;
+	k->cb = cb;
+	k->arg = arg;
+	rc = send_call(k, "POST", "/relays", relay, relay_secret);
+	if (rc)
+		free(k);
+	return rc;
 }
 
 /* Event streams: server-sent events, parsed line by line. */

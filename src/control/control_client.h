@@ -82,6 +82,21 @@ int control_relays(struct control_client *c, const char *region, control_cb cb,
                    void *arg) WARN_UNUSED;
 
 /*
+ * A relay token for the party (POST /parties/{id}/relay-token; members
+ * only): {"token", "session_key" (both base64), "expires_at", "tag"}.
+ * docs/PROTOCOL.md "Tokens and keys" says what they are.
+ */
+int control_relay_token(struct control_client *c, const char *party_id, control_cb cb,
+                        void *arg) WARN_UNUSED;
+/*
+ * A relay announces itself (POST /relays): relay is the JSON body
+ * ({"relay_id", "public_ip", "port", "region", "capacity"}), the bearer is
+ * the relay secret (the client's key and token play no part).
+ */
+int control_relay_announce(struct control_client *c, const char *relay_secret, const json_t *relay,
+                           control_cb cb, void *arg) WARN_UNUSED;
+
+/*
  * Any request: method "GET", "POST", "DELETE" or "PATCH"; body may be NULL;
  * with_token adds the bearer token.  The calls above are made of this.
  */

@@ -31,6 +31,7 @@ static const struct {
 	{ ROUTE_PARTY_PEER_HEARTBEAT, RM_POST, api_party_heartbeat },
 	{ ROUTE_PARTY_EVENTS, RM_GET, api_party_events },
 	{ ROUTE_PARTY_SIGNAL, RM_POST, api_party_signal },
+	{ ROUTE_PARTY_RELAY_TOKEN, RM_POST, api_party_relay_token },
 	{ ROUTE_RELAYS, RM_POST, api_relays_put },
 	{ ROUTE_RELAYS, RM_GET, api_relays_list },
 	{ ROUTE_RELAYS_REGION, RM_GET, api_relays_region },
@@ -83,6 +84,7 @@ void api_metrics(struct request *rq)
 	g.subscribers = (int64_t)events_subscribers(&srv->events);
 	g.tokens_cached = (int64_t)srv->auth.n_tokens;
 	g.tokens_issued = srv->auth.issued;
+	g.relay_tokens_issued = srv->relay_tokens_issued;
 	g.events_published = srv->events.published;
 	g.events_delivered = srv->events.delivered;
 	g.heartbeats_written = heartbeat_written(&srv->heartbeat);

@@ -1,6 +1,10 @@
-/* api_party.c - the party handlers: create, join, leave, read, update, heartbeat, events. */
+/* api_party.c - the party handlers: members, heartbeat, events, signals, relay tokens. */
+#include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "crypto/secret.h"
+#include "nat/relay_token.h"
 #include "server/api.h"
 #include "server/server.h"
 #include "util/now.h"
@@ -222,4 +226,58 @@ void api_party_signal(struct request *rq)
 	http_reply_json(
 	    rq, 200,
 	    json_pack("{s:s, s:s, s:s}", "status", "sent", "party_id", party_id, "to", to.id));
+}
+
+/*
+ * A relay token for the caller in this party (docs/PROTOCOL.md "Tokens and
+ * keys"): the relays check it with the key derived from the secret they
+ * share with us.  Neither the token nor the key is logged.
+ */
+void api_party_relay_token(struct request *rq)
+{
+	struct server *srv = rq->srv;
+	char party_id[PARTY_ID_LEN + 1], expires[NOW_ISO8601_LEN], tag[RELAY_TAG_HEX_LEN + 1];
+	char token_b64[sodium_base64_ENCODED_LEN(RELAY_TOKEN_LEN, sodium_base64_VARIANT_ORIGINAL)];
+	char key_b64[sodium_base64_ENCODED_LEN(MAC_KEY_LEN, sodium_base64_VARIANT_ORIGINAL)];
+	uint8_t token[RELAY_TOKEN_LEN], key[MAC_KEY_LEN];
+	struct relay_token_info info;
+	int64_t expires_ms;
+	struct api_error e;
+
+	if (!prologue(rq, party_id, NULL, &e))
+		goto err;
+	if (!srv->has_relay_secret) {
+		api_error_set(&e, API_NOT_FOUND,
+		              "this control server has no relays (--relay-secret-file)");
+		goto err;
+	}
+	if (!registry_require_member(&srv->registry, party_id, rq->who.peer_id, &e))
+		goto err;
+	/* Whole seconds, as the token carries them; never past what a u32 holds. */
+	expires_ms = (now_wall_ms() + srv->cfg.relay_token_ttl_ms) / 1000 * 1000;
+	if (expires_ms / 1000 > UINT32_MAX)
+		expires_ms = (int64_t)UINT32_MAX * 1000;
+	if (!relay_token_info_set(&info, (uint32_t)(expires_ms / 1000), rq->who.peer_id,
+	                          party_id)) {
+		api_error_set(&e, API_BAD_REQUEST, "peer %s cannot hold a relay token",
+		              rq->who.peer_id);
+		goto err;
+	}
+	relay_token_create(token, srv->relay_token_key, &info);
+	relay_session_key(key, srv->relay_token_key, token);
+	sodium_bin2base64(token_b64, sizeof(token_b64), token, sizeof(token),
+	                  sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(key_b64, sizeof(key_b64), key, sizeof(key),
+	                  sodium_base64_VARIANT_ORIGINAL);
+	snprintf(tag, sizeof(tag), "%08x", relay_tag(info.peer_id));
+	srv->relay_tokens_issued++;
+	http_reply_json(rq, 200,
+	                json_pack("{s:s, s:s, s:s, s:s}", "token", token_b64, "session_key",
+	                          key_b64, "expires_at", now_format_iso8601(expires_ms, expires),
+	                          "tag", tag));
+	secret_zero(key, sizeof(key));
+	secret_zero(key_b64, sizeof(key_b64));
+	return;
+err:
+	http_reply_error(rq, &e);
 }

@@ -17,6 +17,7 @@ enum {
 	CONFIG_DEFAULT_EVENTS_PING_MS = 15 * 1000,
 	CONFIG_DEFAULT_CHALLENGE_TTL_MS = 60 * 1000,
 	CONFIG_DEFAULT_AUTH_RATE = 20, /* per second per address */
+	CONFIG_DEFAULT_RELAY_TOKEN_TTL_MS = 60 * 60 * 1000,
 };
 
 /* Durations are milliseconds. */
@@ -36,7 +37,8 @@ struct server_config {
 	int64_t heartbeat_flush_ms;
 	int64_t events_ping_ms;
 	int64_t challenge_ttl_ms;
-	double auth_rate; /* registrations per second per address; 0: unlimited */
+	int64_t relay_token_ttl_ms; /* relay tokens (docs/PROTOCOL.md) live this long */
+	double auth_rate;           /* registrations per second per address; 0: unlimited */
 };
 
 void config_defaults(struct server_config *cfg);

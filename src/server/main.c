@@ -30,7 +30,9 @@ static void usage(FILE *f)
 	    "  --network CIDR           every party's virtual network (10.66.0.0/16)\n"
 	    "  --max-party-size N       members per party (%d)\n"
 	    "  --max-body BYTES         largest request body (%d)\n"
-	    "  --relay-secret-file PATH relays register with this secret; without it, they cannot\n"
+	    "  --relay-secret-file PATH relays register with this secret, and members get relay\n"
+	    "                           tokens; without it, neither\n"
+	    "  --relay-token-ttl DUR    relay token lifetime (1h)\n"
 	    "  --cleanup-interval DUR   how often to sweep (60s)\n"
 	    "  --peer-timeout DUR       members not seen this long are removed (5m)\n"
 	    "  --relay-timeout DUR      relays not seen this long are removed (10m)\n"
@@ -105,6 +107,7 @@ int main(int argc, char **argv)
 		OPT_AUTH_RATE,
 		OPT_STUN,
 		OPT_STUN_ALTERNATE,
+		OPT_RELAY_TOKEN_TTL,
 		OPT_HELP,
 		OPT_VERSION,
 	};
@@ -128,6 +131,7 @@ int main(int argc, char **argv)
 		{ "auth-rate", required_argument, NULL, OPT_AUTH_RATE },
 		{ "stun", required_argument, NULL, OPT_STUN },
 		{ "stun-alternate", required_argument, NULL, OPT_STUN_ALTERNATE },
+		{ "relay-token-ttl", required_argument, NULL, OPT_RELAY_TOKEN_TTL },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -214,6 +218,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_STUN_ALTERNATE:
 			ok = addr_parse(&stun_cfg.alternate, optarg, NULL);
+			break;
+		case OPT_RELAY_TOKEN_TTL:
+			/* The token's expiry is u32 Unix seconds: a year is plenty. */
+			ok = parse_duration(optarg, &cfg.relay_token_ttl_ms) &&
+			     cfg.relay_token_ttl_ms >= 1000 &&
+			     cfg.relay_token_ttl_ms <= 366LL * 24 * 3600 * 1000;
 			break;
 		case OPT_HELP:
 			usage(stdout);

@@ -103,9 +103,14 @@ void metrics_write(const struct metrics *m, const struct metrics_gauges *g, stru
 	    "lanrage_control_events_delivered_total %llu\n"
 	    "# HELP lanrage_control_heartbeats_written_total last_seen rows written in batches.\n"
 	    "# TYPE lanrage_control_heartbeats_written_total counter\n"
-	    "lanrage_control_heartbeats_written_total %llu\n",
+	    "lanrage_control_heartbeats_written_total %llu\n"
+	    "# HELP lanrage_control_relay_tokens_issued_total Relay tokens issued by this "
+	    "instance.\n"
+	    "# TYPE lanrage_control_relay_tokens_issued_total counter\n"
+	    "lanrage_control_relay_tokens_issued_total %llu\n",
 	    (long long)g->parties, (long long)g->peers, (long long)g->relays,
 	    (long long)g->subscribers, (long long)g->tokens_cached,
 	    (unsigned long long)g->tokens_issued, (unsigned long long)g->events_published,
-	    (unsigned long long)g->events_delivered, (unsigned long long)g->heartbeats_written);
+	    (unsigned long long)g->events_delivered, (unsigned long long)g->heartbeats_written,
+	    (unsigned long long)g->relay_tokens_issued);
 }

@@ -15,6 +15,7 @@ enum { METRICS_STATUSES = 12, METRICS_LATENCY_BUCKETS = 9 };
 struct metrics_gauges {
 	int64_t parties, peers, relays, subscribers, tokens_cached;
 	uint64_t events_published, events_delivered, tokens_issued, heartbeats_written;
+	uint64_t relay_tokens_issued;
 };
 
 /* Owned by the server; loop thread only. */

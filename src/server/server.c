@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "crypto/secret.h"
+#include "nat/relay_token.h"
 #include "server/cleanup.h"
 #include "server/http.h"
 #include "util/err.h"
@@ -37,6 +38,7 @@ void config_defaults(struct server_config *cfg)
 	cfg->events_ping_ms = CONFIG_DEFAULT_EVENTS_PING_MS;
 	cfg->challenge_ttl_ms = CONFIG_DEFAULT_CHALLENGE_TTL_MS;
 	cfg->auth_rate = CONFIG_DEFAULT_AUTH_RATE;
+	cfg->relay_token_ttl_ms = CONFIG_DEFAULT_RELAY_TOKEN_TTL_MS;
 }
 
 static int load_relay_secret(struct server *srv, char *err)
@@ -52,15 +54,13 @@ static int load_relay_secret(struct server *srv, char *err)
 		err_set(err, "relay secret file %s: %s", srv->cfg.relay_secret_file, strerror(-rc));
 		return rc;
 	}
-	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
-		len--;
-	if (len < 16) {
-		err_set(err, "relay secret file %s: the secret needs at least 16 characters",
-		        srv->cfg.relay_secret_file);
+	/* Trimmed as the relays trim it; the token key is derived once, here. */
+	if (!relay_token_key(srv->relay_token_key, text, len, err)) {
+		err_prefix(err, "relay secret file %s", srv->cfg.relay_secret_file);
 		rc = -EINVAL;
 	} else {
 		crypto_generichash((uint8_t *)srv->relay_secret_hash, 32, (const uint8_t *)text,
-		                   len, NULL, 0);
+		                   relay_secret_trim(text, len), NULL, 0);
 		srv->has_relay_secret = true;
 	}
 	secret_zero(text, len);
@@ -163,6 +163,7 @@ err_auth:
 	auth_clear(&srv->auth);
 err_store:
 	store_close(&srv->store);
+	secret_zero(srv->relay_token_key, sizeof(srv->relay_token_key));
 	return rc;
 }
 
@@ -174,5 +175,6 @@ void server_stop(struct server *srv)
 	heartbeat_stop(&srv->heartbeat);
 	auth_clear(&srv->auth);
 	store_close(&srv->store);
+	secret_zero(srv->relay_token_key, sizeof(srv->relay_token_key));
 	log_info("lanrage-control stopped");
 }

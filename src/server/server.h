@@ -36,8 +36,10 @@ struct server {
 	struct ratelimit auth_limit; /* the auth routes, per client address */
 	struct event *cleanup_timer;
 	struct event *sigterm, *sigint;
-	char relay_secret_hash[32]; /* BLAKE2b of the relay secret; all zero: none */
+	char relay_secret_hash[32];  /* BLAKE2b of the relay secret; all zero: none */
+	uint8_t relay_token_key[32]; /* derived from the relay secret: secret, zeroed on stop */
 	bool has_relay_secret;
+	uint64_t relay_tokens_issued;
 	uint16_t port; /* bound */
 };
 

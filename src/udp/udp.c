@@ -19,7 +19,12 @@ int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark)
 	return 0;
 }
 
-static int bind_family(struct udp_socket *s, int family, uint16_t port, bool group, int size)
+/*
+ * local: a specific address to bind (its family wins), or NULL for the
+ * wildcard of family; gro: turn on UDP_GRO where the kernel has it.
+ */
+static int bind_family(struct udp_socket *s, int family, uint16_t port, bool group, int size,
+                       const struct addr *local, bool gro)
 {
 	union {
 		struct sockaddr_in in4;
@@ -32,7 +37,16 @@ static int bind_family(struct udp_socket *s, int family, uint16_t port, bool gro
 	if (fd < 0)
 		return -errno;
 	memset(&sa, 0, sizeof(sa));
-	if (family == AF_INET6) {
+	if (local) {
+		/* A specific IPv6 address takes IPv6 only; the wildcard is dual-stack. */
+		int v6only = family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED(&local->in6.sin6_addr);
+
+		if (family == AF_INET6 &&
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0)
+			goto err;
+		memcpy(&sa, &local->sa, addr_len(local));
+		salen = addr_len(local);
+	} else if (family == AF_INET6) {
 		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0)
 			goto err;
 		sa.in6.sin6_family = AF_INET6;
@@ -60,7 +74,7 @@ static int bind_family(struct udp_socket *s, int family, uint16_t port, bool gro
 		goto err;
 	/* Segmentation offloads where the kernel has them (Linux 4.18 and 5.0). */
 	s->gso = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &off, sizeof(off)) == 0;
-	s->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
+	s->gro = gro && setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
 	s->fd = fd;
 	s->family = family;
 	s->port = ntohs(family == AF_INET6 ? sa.in6.sin6_port : sa.in4.sin_port);
@@ -73,10 +87,10 @@ err:
 
 static int open_one(struct udp_socket *s, uint16_t port, uint32_t fwmark, bool group, int size)
 {
-	int ret = bind_family(s, AF_INET6, port, group, size);
+	int ret = bind_family(s, AF_INET6, port, group, size, NULL, true);
 
 	if (ret == -EAFNOSUPPORT || ret == -EADDRNOTAVAIL)
-		ret = bind_family(s, AF_INET, port, group, size);
+		ret = bind_family(s, AF_INET, port, group, size, NULL, true);
 	if (ret < 0) {
 		s->fd = -1;
 		return ret;
@@ -109,6 +123,23 @@ int udp_open_group(struct udp_socket *socks, int n, uint16_t port, uint32_t fwma
 int udp_open(struct udp_socket *s, uint16_t port, uint32_t fwmark)
 {
 	return open_one(s, port, fwmark, false, 0);
+}
+
+int udp_open_addr(struct udp_socket *s, const struct addr *local, int buffer, bool gro)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+	int ret;
+
+	if (local->sa.sa_family != AF_INET && local->sa.sa_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	ret = bind_family(s, local->sa.sa_family, addr_port(local), false, buffer, local, gro);
+	/* The IPv6 wildcard on a host without IPv6: the IPv4 one. */
+	if ((ret == -EAFNOSUPPORT || ret == -EADDRNOTAVAIL) && local->sa.sa_family == AF_INET6 &&
+	    memcmp(&local->in6.sin6_addr, &any6, sizeof(any6)) == 0)
+		ret = bind_family(s, AF_INET, addr_port(local), false, buffer, NULL, gro);
+	if (ret < 0)
+		s->fd = -1;
+	return ret;
 }
 
 void udp_close(struct udp_socket *s)
@@ -278,4 +309,48 @@ int udp_send_endpoint(struct udp_socket *s, const void *data, size_t len, const 
 	if (sendmsg(s->fd, &m, MSG_DONTWAIT) < 0)
 		return -errno;
 	return 0;
+}
+
+int udp_send_batch_nowait(struct udp_socket *s, const struct udp_pkt *pkts, int n, bool *failed)
+{
+	struct mmsghdr msgs[MAX_BATCH];
+	struct iovec iov[MAX_BATCH];
+	struct sockaddr_in6 names[MAX_BATCH];
+	int idx[MAX_BATCH];
+	int sent = 0, m = 0, done = 0;
+
+	if (n > MAX_BATCH)
+		n = MAX_BATCH;
+	for (int i = 0; i < n; i++) {
+		socklen_t len = to_sockaddr(s, &pkts[i].addr, &names[m]);
+
+		if (failed)
+			failed[i] = !len;
+		if (!len)
+			continue;
+		iov[m].iov_base = pkts[i].data;
+		iov[m].iov_len = pkts[i].len;
+		memset(&msgs[m].msg_hdr, 0, sizeof(msgs[m].msg_hdr));
+		msgs[m].msg_hdr.msg_iov = &iov[m];
+		msgs[m].msg_hdr.msg_iovlen = 1;
+		msgs[m].msg_hdr.msg_name = &names[m];
+		msgs[m].msg_hdr.msg_namelen = len;
+		idx[m++] = i;
+	}
+	while (done < m) {
+		int r = sendmmsg(s->fd, msgs + done, (unsigned)(m - done), MSG_DONTWAIT);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			/* sendmmsg stops at the first datagram refused: skip it, go on. */
+			if (failed)
+				failed[idx[done]] = true;
+			done++;
+			continue;
+		}
+		sent += r;
+		done += r;
+	}
+	return sent;
 }

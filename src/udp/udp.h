@@ -51,6 +51,12 @@ int udp_open_group(struct udp_socket *socks, int n, uint16_t port, uint32_t fwma
                    int buffer) WARN_UNUSED;
 /* A single socket; as udp_open_group with n = 1 and default buffers. */
 int udp_open(struct udp_socket *s, uint16_t port, uint32_t fwmark) WARN_UNUSED;
+/*
+ * A single socket bound to local: the IPv6 wildcard is dual-stack (as
+ * udp_open), a specific address takes its own family only.  gro asks for
+ * UDP_GRO (see udp_pkt.seg).  0 or -errno.
+ */
+int udp_open_addr(struct udp_socket *s, const struct addr *local, int buffer, bool gro) WARN_UNUSED;
 void udp_close(struct udp_socket *s);
 int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark) WARN_UNUSED;
 
@@ -61,6 +67,12 @@ int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n);
  * ones to the same address go as one.  Returns how many datagrams went.
  */
 int udp_send_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n);
+/*
+ * As udp_send_batch, but never waits for room: a datagram the kernel refuses
+ * (a full buffer, an unreachable address) is skipped and flagged in
+ * failed[i] (failed may be NULL).  Returns how many went.
+ */
+int udp_send_batch_nowait(struct udp_socket *s, const struct udp_pkt *pkts, int n, bool *failed);
 /* One datagram; 0 or -errno. */
 int udp_send(struct udp_socket *s, const void *data, size_t len, const struct addr *to);
 /* One datagram to an endpoint: its header (if relayed), then data; 0 or -errno. */

@@ -25,6 +25,7 @@
 #include "control/party.h"
 #include "control/party_id.h"
 #include "crypto/key.h"
+#include "nat/relay_token.h"
 #include "api_tests.h"
 #include "harness.h"
 #include "util/err.h"
@@ -770,6 +771,142 @@ static void test_relays(void **state)
 	control_client_destroy(c);
 }
 
+/* Reads a base64 field into out; its decoded length. */
+static size_t b64_field(const json_t *o, const char *key, uint8_t *out, size_t cap)
+{
+	const char *text = jstr(o, key);
+	size_t len = 0;
+
+	assert_int_equal(sodium_base642bin(out, cap, text, strlen(text), NULL, &len, NULL,
+	                                   sodium_base64_VARIANT_ORIGINAL),
+	                 0);
+	return len;
+}
+
+/* Whether a file holds a string (the server's log must never hold a token or key). */
+static bool file_has(const char *path, const char *needle)
+{
+	char buf[1 << 16];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+static void test_relay_token(void **state)
+{
+	struct control_client *a = client_new(&main_srv, true), *b = client_new(&main_srv, true);
+	uint8_t token[RELAY_TOKEN_LEN + 8], key[MAC_KEY_LEN + 8], tk[MAC_KEY_LEN],
+	    want[MAC_KEY_LEN];
+	char party_id[PARTY_ID_LEN + 1], path[128], auth[128], tag[16], log_path[300];
+	struct relay_token_info info;
+	struct server_proc plain, short_ttl;
+	struct reply r = { 0 };
+	int64_t now_sec = now_wall_ms() / 1000, expires_ms;
+	errmsg err;
+
+	create_party(a, "Relayed", party_id);
+	CALL(r, control_relay_token(a, party_id, reply_cb, &r));
+	expect_status(&r, 200);
+	/* The token checks out under the key a relay derives from the shared secret. */
+	assert_int_equal(b64_field(r.body, "token", token, sizeof(token)), RELAY_TOKEN_LEN);
+	assert_int_equal(b64_field(r.body, "session_key", key, sizeof(key)), MAC_KEY_LEN);
+	assert_true(relay_token_key(tk, relay_secret, strlen(relay_secret), err));
+	assert_int_equal(relay_token_verify(token, RELAY_TOKEN_LEN, tk, now_sec, &info), RELAY_OK);
+	relay_session_key(want, tk, token);
+	assert_memory_equal(key, want, MAC_KEY_LEN);
+	/* For this member of this party, for an hour. */
+	{
+		char id_hex[17];
+
+		for (int i = 0; i < 8; i++)
+			snprintf(id_hex + 2 * i, 3, "%02x", info.peer_id[i]);
+		assert_string_equal(id_hex, control_client_peer_id(a));
+		snprintf(tag, sizeof(tag), "%.8s", id_hex);
+		assert_string_equal(jstr(r.body, "tag"), tag);
+	}
+	for (int i = 0, j = 0; party_id[i]; i++) {
+		if (party_id[i] != '-')
+			assert_int_equal(info.party[j++], party_id[i]);
+	}
+	assert_true(info.expiry >= now_sec + 3599 && info.expiry <= now_sec + 3602);
+	assert_true(now_parse_iso8601(jstr(r.body, "expires_at"), &expires_ms));
+	assert_true(expires_ms == (int64_t)info.expiry * 1000);
+	/* Neither the token nor its key reaches the log. */
+	snprintf(log_path, sizeof(log_path), "%s/server.log", main_srv.dir);
+	assert_false(file_has(log_path, jstr(r.body, "token")));
+	assert_false(file_has(log_path, jstr(r.body, "session_key")));
+	reply_clear(&r);
+
+	/* Members only; a token is needed; ids are checked. */
+	CALL(r, control_relay_token(b, party_id, reply_cb, &r));
+	expect_status(&r, 403);
+	reply_clear(&r);
+	snprintf(path, sizeof(path), "/parties/%s/relay-token", party_id);
+	expect_raw("POST", path, NULL, NULL, 401, NULL);
+	expect_raw("GET", path, NULL, NULL, 405, "not allowed");
+	bearer(auth, sizeof(auth), a);
+	expect_raw("POST", "/parties/0000-0000-0000-000X/relay-token", auth, NULL, 400, "party id");
+	{
+		char other[PARTY_ID_LEN + 1];
+
+		party_id_generate(other);
+		snprintf(path, sizeof(path), "/parties/%s/relay-token", other);
+		expect_raw("POST", path, auth, NULL, 404, NULL);
+	}
+
+	/* A server without relays says so; one with a short lifetime issues short tokens. */
+	{
+		char url1[300], url2[300];
+		struct control_client *c;
+
+		db_flag(url1, sizeof(url1));
+		db_flag(url2, sizeof(url2));
+		{
+			const char *plain_flags[] = { "--db", url1, NULL };
+			const char *short_flags[] = { "--db",
+				                      url2,
+				                      "--relay-secret-file",
+				                      relay_secret_file,
+				                      "--relay-token-ttl",
+				                      "90s",
+				                      NULL };
+
+			server_spawn(&plain, binary, plain_flags);
+			server_spawn(&short_ttl, binary, short_flags);
+		}
+		c = client_new(&plain, true);
+		create_party(c, "No relays", party_id);
+		CALL(r, control_relay_token(c, party_id, reply_cb, &r));
+		expect_status(&r, 404);
+		assert_string_equal(r.error,
+		                    "this control server has no relays (--relay-secret-file)");
+		reply_clear(&r);
+		control_client_destroy(c);
+		c = client_new(&short_ttl, true);
+		create_party(c, "Short", party_id);
+		CALL(r, control_relay_token(c, party_id, reply_cb, &r));
+		expect_status(&r, 200);
+		assert_int_equal(b64_field(r.body, "token", token, sizeof(token)), RELAY_TOKEN_LEN);
+		assert_int_equal(relay_token_verify(token, RELAY_TOKEN_LEN, tk, now_sec, &info),
+		                 RELAY_OK);
+		assert_true(info.expiry >= now_sec + 89 && info.expiry <= now_sec + 92);
+		assert_int_equal(
+		    relay_token_verify(token, RELAY_TOKEN_LEN, tk, now_sec + 100, &info),
+		    RELAY_DROP_EXPIRED);
+		reply_clear(&r);
+		control_client_destroy(c);
+		server_stop(&plain);
+		server_stop(&short_ttl);
+	}
+	control_client_destroy(a);
+	control_client_destroy(b);
+}
+
 static void test_metrics(void **state)
 {
 	struct control_client *a = client_new(&main_srv, true);
@@ -808,9 +945,9 @@ int main(void)
 		cmocka_unit_test(test_register_proof),  cmocka_unit_test(test_party_flow),
 		cmocka_unit_test(test_impersonation),   cmocka_unit_test(test_events_and_signal),
 		cmocka_unit_test(test_host_migration),  cmocka_unit_test(test_relays),
-		cmocka_unit_test(test_metrics),         cmocka_unit_test(test_cleanup),
-		cmocka_unit_test(test_sigkill_restart), cmocka_unit_test(test_auth_rate_limit),
-		cmocka_unit_test(test_two_instances),
+		cmocka_unit_test(test_relay_token),     cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_cleanup),         cmocka_unit_test(test_sigkill_restart),
+		cmocka_unit_test(test_auth_rate_limit), cmocka_unit_test(test_two_instances),
 	};
 	int failed;
 
