@@ -242,15 +242,18 @@ static void arm_rejoin(struct daemon *d)
 	evtimer_add(d->rejoin_ev, &tv);
 }
 
-/* Whether another operation runs; a rejoin under way only lets a join of the same party ride on it. */
+/* Whether another operation runs; a rejoin under way only lets a join of the same party ride on it.
+ */
 static bool busy(struct daemon *d, struct api_req *req, bool join)
 {
 	if (d->op == OP_NONE || (d->op == OP_REJOIN && join))
 		return false;
 	if (d->op == OP_REJOIN)
-		api_fail(req, 409, "rejoining party %s; try again in a moment", d->state.st.party_id);
+		api_fail(req, 409, "rejoining party %s; try again in a moment",
+		         d->state.st.party_id);
 	else
-		api_fail(req, 409, "another party operation is still running; try again in a moment");
+		api_fail(req, 409,
+		         "another party operation is still running; try again in a moment");
 	return true;
 }
 

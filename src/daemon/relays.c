@@ -190,7 +190,8 @@ static struct relay_entry *choose(struct relays *r, const struct pair *p, uint64
 			if (!found)
 				continue;
 		}
-		if (cost < best_cost || (cost == best_cost && best && strcmp(e->id, best->id) < 0)) {
+		if (cost < best_cost ||
+		    (cost == best_cost && best && strcmp(e->id, best->id) < 0)) {
 			best = e;
 			best_cost = cost;
 		}
@@ -210,9 +211,9 @@ static void signal_numbers(struct relays *r, struct pair *p, uint64_t now, bool 
 
 		if (ms)
 			json_object_set_new(rtts, r->list[i].id, json_integer(ms));
-		if ((ms == 0) != (old == 0) ||
-		    (ms && old && (ms * 100 < old * (100 - RESIGNAL_PERCENT) ||
-		                   ms * 100 > old * (100 + RESIGNAL_PERCENT))))
+		if ((ms == 0) != (old == 0) || (ms && old &&
+		                                (ms * 100 < old * (100 - RESIGNAL_PERCENT) ||
+		                                 ms * 100 > old * (100 + RESIGNAL_PERCENT))))
 			changed = true;
 	}
 	if (!changed || (p->sent_ns && !force && now - p->sent_ns < secs(RESIGNAL_MIN_SEC)) ||
@@ -270,7 +271,8 @@ static void on_relays(void *arg, int status, const char *error, const struct ctl
 		if (kept)
 			continue;
 		if (r->list[i].link >= 0)
-			relay_client_remove(&r->client, (size_t)r->list[i].link, true, now_wall_ms());
+			relay_client_remove(&r->client, (size_t)r->list[i].link, true,
+			                    now_wall_ms());
 		path_forget_relay(&r->cm->trav.paths, &r->list[i].addr, now);
 	}
 	memcpy(r->list, next, m * sizeof(next[0]));
@@ -296,7 +298,8 @@ static void on_token(void *arg, int status, const char *error, const uint8_t *to
 
 	r->token_pending = false;
 	if (status || !relay_client_set_token(&r->client, token, token_len, session_key, now)) {
-		log_info("relays: no token: %s", status ? (error ? error : "?") : "malformed token");
+		log_info("relays: no token: %s",
+		         status ? (error ? error : "?") : "malformed token");
 		r->token_retry_at = now + secs(RETRY_SEC);
 		return;
 	}

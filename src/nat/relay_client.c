@@ -138,6 +138,17 @@ static void emit(struct relay_client *c, struct relay_event *ev)
 		c->on_event(c->ctx, ev);
 }
 
+/* Relay control frames go straight to the relay, never through another. */
+static void send_to(struct relay_client *c, const struct addr *relay, const uint8_t *buf,
+                    size_t len)
+{
+	struct endpoint to;
+
+	endpoint_from_addr(&to, relay);
+	if (c->ops.send(c->ops.ctx, &to, buf, len) < 0)
+		c->send_fails++;
+}
+
 static void send_bind(struct relay_client *c, struct relay_link *r, uint64_t now_ns,
                       int64_t wall_ms)
 {
@@ -159,8 +170,7 @@ static void send_bind(struct relay_client *c, struct relay_link *r, uint64_t now
 	r->next_bind_ns = now_ns + (uint64_t)(r->state == RELAY_LINK_LOST ? c->cfg.lost_retry_ms
 	                                                                  : c->cfg.retransmit_ms) *
 	                               NS_PER_MS;
-	if (c->ops.send(c->ops.ctx, &r->addr, buf, sizeof(buf)) < 0)
-		c->send_fails++;
+	send_to(c, &r->addr, buf, sizeof(buf));
 }
 
 void relay_client_remove(struct relay_client *c, size_t relay, bool unbind, int64_t wall_ms)
@@ -174,8 +184,7 @@ void relay_client_remove(struct relay_client *c, size_t relay, bool unbind, int6
 		uint8_t buf[RELAY_UNBIND_LEN];
 
 		relay_create_unbind(buf, next_ts(c, wall_ms), c->key);
-		if (c->ops.send(c->ops.ctx, &r->addr, buf, sizeof(buf)) < 0)
-			c->send_fails++;
+		send_to(c, &r->addr, buf, sizeof(buf));
 	}
 	memset(r, 0, sizeof(*r));
 }

@@ -31,6 +31,7 @@
 #include "crypto/secret.h"
 #include "ctl_watch.h"
 #include "harness.h"
+#include "nat/relay_token.h"
 #include "tcp_proxy.h"
 #include "util/err.h"
 #include "util/now.h"
@@ -240,7 +241,9 @@ struct token_result {
 	bool called;
 	int status;
 	char error[512];
+	uint8_t token[RELAY_TOKEN_LEN];
 	size_t token_len;
+	uint8_t key[MAC_KEY_LEN];
 	int64_t expires_ms;
 };
 
@@ -253,6 +256,10 @@ static void token_cb(void *arg, int status, const char *error, const uint8_t *to
 	t->status = status;
 	snprintf(t->error, sizeof(t->error), "%s", error ? error : "");
 	t->token_len = token ? token_len : 0;
+	if (token && token_len == RELAY_TOKEN_LEN) {
+		memcpy(t->token, token, token_len);
+		memcpy(t->key, session_key, MAC_KEY_LEN);
+	}
 	t->expires_ms = expires_ms;
 }
 
@@ -354,11 +361,32 @@ static void test_party_flow(void **state)
 	loop_until(relays_done, &rr, HARNESS_DEADLINE_MS, "relays");
 	assert_int_equal(rr.status, 0);
 	assert_int_equal(rr.n, 0);
-	/* No relays, no token (a 404 whether or not the server has the route yet). */
+	/*
+	 * A relay token for the party: one the relays (which share the secret)
+	 * accept for this member and party, with the session key they derive.
+	 */
 	assert_int_equal(a.ctl->ops->relay_token(a.ctl, token_cb, &tr), 0);
 	loop_until(token_done, &tr, HARNESS_DEADLINE_MS, "relay token");
-	assert_int_equal(tr.status, 404);
-	assert_true(tr.error[0] != '\0');
+	assert_int_equal(tr.status, 0);
+	assert_int_equal(tr.token_len, RELAY_TOKEN_LEN);
+	{
+		uint8_t token_key[MAC_KEY_LEN], key[MAC_KEY_LEN];
+		struct relay_token_info info;
+		char party[RELAY_TOKEN_PARTY_LEN + 1];
+		errmsg err;
+
+		assert_true(relay_token_key(token_key, relay_secret, strlen(relay_secret), err));
+		assert_int_equal(relay_token_verify(tr.token, tr.token_len, token_key,
+		                                    now_wall_ms() / 1000, &info),
+		                 RELAY_OK);
+		relay_session_key(key, token_key, tr.token);
+		assert_memory_equal(key, tr.key, MAC_KEY_LEN);
+		/* The party id's symbols without dashes. */
+		snprintf(party, sizeof(party), "%.4s%.4s%.4s%.4s", a.w.party.id, a.w.party.id + 5,
+		         a.w.party.id + 10, a.w.party.id + 15);
+		assert_string_equal(info.party, party);
+		assert_true(tr.expires_ms > now_wall_ms());
+	}
 	{
 		char auth[128], body[256];
 		struct raw_reply raw;

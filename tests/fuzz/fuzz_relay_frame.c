@@ -10,7 +10,7 @@
 #include "nat/relay_token.h"
 #include "util/err.h"
 
-static int discard(void *ctx, const struct addr *to, const uint8_t *buf, size_t len)
+static int discard(void *ctx, const struct endpoint *to, const uint8_t *buf, size_t len)
 {
 	return 0;
 }

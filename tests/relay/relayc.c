@@ -86,7 +86,7 @@ static void quit(struct relayc *rc, int code, const char *why)
 	event_base_loopbreak(rc->base);
 }
 
-static int sock_send(void *ctx, const struct addr *to, const uint8_t *buf, size_t len)
+static int sock_send(void *ctx, const struct endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct relayc *rc = ctx;
 
@@ -95,7 +95,7 @@ static int sock_send(void *ctx, const struct addr *to, const uint8_t *buf, size_
 		if (file_write_atomic(rc->save_bind, buf, len, 0600) == 0)
 			rc->saved_bind = true;
 	}
-	return udp_send(&rc->sock, buf, len, to);
+	return udp_send_endpoint(&rc->sock, buf, len, to);
 }
 
 static void arm(struct event *ev, uint64_t ms)

@@ -19,13 +19,16 @@ link=$(ip -n "$N" -d link show "lt$LAB_ID")
 grep -q "mtu 1380" <<<"$link" || fail "mtu: $link"
 grep -q "<.*UP.*>" <<<"$link" || fail "not up: $link"
 grep -q "multi_queue" <<<"$link" || fail "not multiqueue: $link"
-ip -n "$N" addr show "lt$LAB_ID" | grep -q "inet 10.66.7.9/16" || fail "IPv4 address"
-ip -n "$N" addr show "lt$LAB_ID" | grep -q "inet6 fd66::7:9/64" || fail "IPv6 address"
+# (Captured first: `ip | grep -q` fails under pipefail when grep exits before ip is done.)
+addrs=$(ip -n "$N" addr show "lt$LAB_ID")
+grep -q "inet 10.66.7.9/16" <<<"$addrs" || fail "IPv4 address: $addrs"
+grep -q "inet6 fd66::7:9/64" <<<"$addrs" || fail "IPv6 address: $addrs"
 # Removing an address (as the daemon does when it leaves a party) leaves the others.
 echo "del 10.66.7.9/16" >&3
 wait_for 10 "the deletion" grep -q "deleted 10.66.7.9/16" "$LAB_TMP/out"
-! ip -n "$N" addr show "lt$LAB_ID" | grep -q "inet 10.66.7.9" || fail "IPv4 address still there"
-ip -n "$N" addr show "lt$LAB_ID" | grep -q "inet6 fd66::7:9/64" || fail "IPv6 address gone too"
+addrs=$(ip -n "$N" addr show "lt$LAB_ID")
+! grep -q "inet 10.66.7.9" <<<"$addrs" || fail "IPv4 address still there: $addrs"
+grep -q "inet6 fd66::7:9/64" <<<"$addrs" || fail "IPv6 address gone too: $addrs"
 exec 3>&-
 wait_for 10 "the interface to go" eval '! ip -n "$N" link show "lt$LAB_ID" >/dev/null 2>&1'
 echo PASS

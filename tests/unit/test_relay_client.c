@@ -31,10 +31,12 @@ static struct relay_event events[32];
 static struct addr event_observed[32];
 static size_t n_events;
 
-static int capture(void *ctx, const struct addr *to, const uint8_t *buf, size_t len)
+static int capture(void *ctx, const struct endpoint *to, const uint8_t *buf, size_t len)
 {
 	assert_true(n_sent < MAX_SENT && len <= sizeof(sent[0].buf));
-	sent[n_sent].to = *to;
+	/* Control frames go to the relay itself, never through a relay. */
+	assert_false(endpoint_is_relayed(to));
+	sent[n_sent].to = to->addr;
 	memcpy(sent[n_sent].buf, buf, len);
 	sent[n_sent++].len = len;
 	return 0;
