@@ -131,7 +131,14 @@ static void apply_path(struct conn_manager *cm, struct conn *c)
 	c->applied = cur->ep;
 	c->no_path_since_ns = 0;
 	wg_peer_set_endpoint(c->wg, &cur->ep);
-	wg_peer_connect(c->wg);
+	/*
+	 * Both ends find the path at the same moment.  Only the one with the
+	 * lower key starts the handshake: two crossing initiations would each
+	 * replace the handshake the other answers (one per peer), and neither
+	 * side would get a session until a retransmission 5 s later.
+	 */
+	if (memcmp(cm->trav.paths.self_pub, c->pub, KEY_LEN) < 0)
+		wg_peer_connect(c->wg);
 	log_info("peer %s (%s): %s path %s (%s), rtt %.1f ms", c->name, c->peer_id,
 	         endpoint_is_relayed(&cur->ep) ? "relayed" : "direct",
 	         endpoint_format(&cur->ep, buf), cand_kind_name(cur->kind),

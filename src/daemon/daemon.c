@@ -23,6 +23,7 @@
 #include "util/err.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/num.h"
 #include "util/now.h"
 #include "wg/device.h"
 #include "wg/ipc.h"
@@ -307,6 +308,25 @@ static int open_interface(struct daemon *d, char *err)
 	return 0;
 }
 
+/*
+ * Test settings from the environment (docs/DAEMON.md, "Test settings"): the
+ * lab shortens timeouts that are minutes long in real life.
+ */
+static void test_knob(const char *name, uint32_t *value)
+{
+	const char *v = getenv(name);
+	uint64_t n;
+
+	if (!v)
+		return;
+	if (!num_parse_u64(v, 1, 86400000, &n)) {
+		log_error("%s=%s ignored: a number of milliseconds, 1 to 86400000", name, v);
+		return;
+	}
+	*value = (uint32_t)n;
+	log_info("test setting: %s=%u", name, *value);
+}
+
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -383,6 +403,9 @@ int daemon_start(struct daemon *d, struct event_base *base, const struct daemon_
 			         why);
 	}
 	conn_config_default(&ccfg);
+	test_knob("LANRAGE_CONN_RELAY_AFTER_MS", &ccfg.relay_after_ms);
+	test_knob("LANRAGE_CONN_FAILED_MS", &ccfg.failed_after_ms);
+	test_knob("LANRAGE_CONN_CLEANUP_MS", &ccfg.cleanup_after_ms);
 	ccfg.degraded_rtt_ms = cfg->degraded_rtt_ms;
 	ccfg.keepalive_sec = (uint16_t)cfg->keepalive_sec;
 	ccfg.relay = cfg->relay;
@@ -395,6 +418,8 @@ int daemon_start(struct daemon *d, struct event_base *base, const struct daemon_
 
 	partymgr_events(d, &ev);
 	ctl_timing_default(&timing);
+	test_knob("LANRAGE_CTL_HEARTBEAT_MS", &timing.heartbeat_ms);
+	test_knob("LANRAGE_CTL_STALE_MS", &timing.stale_ms);
 	if (cfg->control_url[0])
 		d->ctl =
 		    ctl_remote_create(base, cfg->control_url, d->id.private_key, &timing, &ev, err);

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Parties that really work, end to end: lanrage-control and three lanraged in
+# namespaces of the NAT lab (public hosts), driven with the lanrage CLI.
+#   create, two joins, every pair pings over the virtual IPs; a member leaves
+#   and vanishes from the others; a member killed with SIGKILL is removed after
+#   the (shortened) stale timeout; a daemon restarts and rejoins with the same
+#   virtual IP; the control server is killed and the tunnels keep carrying
+#   traffic, then it comes back and the daemons carry on.
+set -euo pipefail
+LANRAGED=$(realpath "$1")
+LANRAGE=$(realpath "$2")
+CONTROL=$(realpath "$3")
+. "$(dirname "$0")/lib.sh"
+
+lab_init
+for k in 1 2 3; do
+	lab_add_host "$k" none
+done
+control_start --peer-timeout 4s --cleanup-interval 1s
+
+step "three daemons start"
+for k in 1 2 3; do
+	daemon_start "$k" "player$k" --control-url "$CONTROL_URL"
+done
+
+step "player1 creates a party; player2 and player3 join it"
+cli 1 --json party create "Friday LAN" >"$LAB_DIR/create.json" || fail "create: $(cat "$LAB_DIR/create.json")"
+PARTY=$(jq -r .party_id "$LAB_DIR/create.json")
+[[ "$PARTY" =~ ^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$ ]] || fail "party id: $PARTY"
+cli 2 party join "$PARTY" >"$LAB_DIR/join2.txt" || fail "join 2: $(cat "$LAB_DIR/join2.txt")"
+# A lowercase id without dashes is the same party.
+cli 3 party join "$(tr -d - <<<"${PARTY,,}")" >/dev/null || fail "join 3"
+declare -A VIP
+for k in 1 2 3; do
+	VIP[$k]=$(vip "$k")
+	[[ "${VIP[$k]}" == 10.66.* ]] || fail "host $k has no virtual IP: '${VIP[$k]}'"
+done
+[ "${VIP[1]}" != "${VIP[2]}" ] && [ "${VIP[2]}" != "${VIP[3]}" ] && [ "${VIP[1]}" != "${VIP[3]}" ] ||
+	fail "virtual IPs collide: ${VIP[*]}"
+
+step "every pair pings over the virtual LAN"
+for a in 1 2 3; do
+	for b in 1 2 3; do
+		[ "$a" = "$b" ] && continue
+		wait_for 10 "host $a pinging host $b (${VIP[$b]})" pings "$a" "${VIP[$b]}"
+	done
+done
+for k in 1 2 3; do
+	wait_for 10 "host $k listing three members" eval '[ "$(member_count '"$k"')" = 3 ]'
+done
+cli 1 peers | tee "$LAB_DIR/peers.txt"
+grep -q "player2.*connected.*direct" "$LAB_DIR/peers.txt" || fail "player2 not connected directly"
+cli 1 --json ping player3 -c 3 >"$LAB_DIR/ping.json" || fail "lanrage ping: $(cat "$LAB_DIR/ping.json")"
+jq -e '.received == 3 and .path == "direct"' "$LAB_DIR/ping.json" >/dev/null ||
+	fail "lanrage ping: $(cat "$LAB_DIR/ping.json")"
+
+step "player3 leaves: the others drop it within seconds"
+cli 3 party leave >/dev/null || fail "leave"
+for k in 1 2; do
+	wait_for 10 "host $k dropping player3" eval '[ "$(member_count '"$k"')" = 2 ]'
+done
+! pings 1 "${VIP[3]}" || fail "player3's old address still answers through the tunnel"
+[ -z "$(vip 3)" ] || fail "player3 kept its virtual IP after leaving"
+
+step "player2 is killed (SIGKILL): removed after the stale timeout"
+daemon_kill 2
+wait_for 20 "host 1 dropping the dead player2" eval '[ "$(member_count 1)" = 1 ]'
+
+step "player2 restarts and rejoins its party with the same virtual IP"
+daemon_start 2 player2 --control-url "$CONTROL_URL"
+wait_for 15 "player2 back in the party" eval '[ "$(vip 2)" = "${VIP[2]}" ]'
+wait_for 10 "player1 pinging the restarted player2" pings 1 "${VIP[2]}"
+wait_for 10 "player2 pinging player1" pings 2 "${VIP[1]}"
+
+step "the control server dies: the tunnel keeps carrying traffic"
+lab_stop "$CONTROL_PID"
+wait_for 10 "player1 seeing the control server down" \
+	eval '[ "$(cli 1 --json status | jq -r .control.link)" != up ]'
+for _ in 1 2 3 4 5; do
+	pings 1 "${VIP[2]}" || fail "the tunnel stopped with the control server"
+	pings 2 "${VIP[1]}" || fail "the tunnel stopped with the control server"
+done
+
+step "the control server comes back: the daemons carry on"
+control_start --peer-timeout 4s --cleanup-interval 1s
+for k in 1 2; do
+	wait_for 20 "host $k reconnecting" eval '[ "$(cli '"$k"' --json status | jq -r .control.link)" = up ]'
+done
+step "player3 joins again after the restart and reaches everyone"
+cli 3 party join "$PARTY" >/dev/null || fail "join 3 after the server came back"
+for k in 1 2; do
+	wait_for 10 "host 3 pinging host $k" pings 3 "${VIP[$k]}"
+	wait_for 10 "host $k pinging host 3" pings "$k" "$(vip 3)"
+done
+echo PASS
