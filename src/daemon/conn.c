@@ -170,8 +170,12 @@ static size_t candidates(struct conn_manager *cm, struct conn *c, struct endpoin
 			kinds[n++] = CAND_REFLEXIVE;
 		}
 	}
-	if (c->wants_relay && cm->relays && relays_endpoint_for(cm->relays, c, &eps[n]))
-		kinds[n++] = CAND_RELAY;
+	if (c->wants_relay && cm->relays) {
+		size_t m = relays_endpoints_for(cm->relays, c, &eps[n], 2);
+
+		for (size_t i = 0; i < m; i++)
+			kinds[n++] = CAND_RELAY;
+	}
 	return n;
 }
 
@@ -298,7 +302,8 @@ static void step(struct conn_manager *cm, struct conn *c, uint64_t now_ns)
 	}
 	update_candidates(cm, c, false);
 	if (cur) {
-		bool slow = cur->srtt_ns > ms_ns(cm->cfg.degraded_rtt_ms) || cur->misses > 0;
+		/* One lost probe is noise; two in a row are not. */
+		bool slow = cur->srtt_ns > ms_ns(cm->cfg.degraded_rtt_ms) || cur->misses >= 2;
 
 		apply_path(cm, c);
 		c->no_path_since_ns = 0;

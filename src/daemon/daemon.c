@@ -152,6 +152,20 @@ static void start_nat_discovery(struct daemon *d)
 	conn_kick(&d->cm);
 }
 
+/* A relay sees us at a new address: find out what our NAT is now (at most every 10 s). */
+static void on_moved(void *ctx)
+{
+	struct daemon *d = ctx;
+	uint64_t now = now_mono_ns();
+
+	if (d->moved_at_ns && now - d->moved_at_ns < 10ull * NS_PER_SEC)
+		return;
+	d->moved_at_ns = now;
+	log_info("our address toward a relay changed: finding our NAT type again");
+	start_nat_discovery(d);
+	daemon_update_self(d);
+}
+
 static void on_nat_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -430,7 +444,7 @@ int daemon_start(struct daemon *d, struct event_base *base, const struct daemon_
 		return -EINVAL;
 	d->link = d->ctl->ops->link(d->ctl);
 	if (cfg->control_url[0] && cfg->relay != RELAY_NEVER) {
-		d->relays = relays_create(base, d->ctl, &d->cm);
+		d->relays = relays_create(base, d->ctl, &d->cm, on_moved, d);
 		if (!d->relays) {
 			err_set(err, "relay manager: out of memory");
 			return -ENOMEM;

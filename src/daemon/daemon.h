@@ -69,6 +69,7 @@ struct daemon {
 	struct addr stun[CONFIG_STUN_MAX];
 	int n_stun;
 	struct event *nat_ev;
+	uint64_t moved_at_ns; /* the last rediscovery a relay's report started */
 
 	struct event *sigint, *sigterm;
 	int exit_code;

@@ -50,8 +50,9 @@ enum {
 struct relay_entry {
 	char id[65];
 	struct addr addr;
-	int link;            /* index in the relay client; -1 when not bound */
-	uint64_t dead_until; /* refused or lost: not offered until then */
+	struct addr observed; /* our address as the relay last saw it */
+	int link;             /* index in the relay client; -1 when not bound */
+	uint64_t dead_until;  /* refused or lost: not offered until then */
 };
 
 /* What we know of one member that needs (or may need) a relay with us. */
@@ -82,6 +83,8 @@ struct relays {
 	int64_t token_expires_ms, token_issued_ms;
 	struct event *timer; /* the relay client's */
 	struct event *tick;  /* housekeeping, every second */
+	void (*on_moved)(void *ctx);
+	void *moved_ctx;
 };
 
 static uint64_t secs(unsigned s)
@@ -166,8 +169,12 @@ static struct pair *pair_find(struct relays *r, const char *peer_id, bool create
 	return free_slot;
 }
 
-/* The relay both ends of the pair pick (relays.c's header comment), or NULL. */
-static struct relay_entry *choose(struct relays *r, const struct pair *p, uint64_t now)
+/*
+ * The relays both ends of the pair pick (the header comment), best first,
+ * at most max; skip is left out (for the second choice).
+ */
+static struct relay_entry *choose(struct relays *r, const struct pair *p, uint64_t now,
+                                  const struct relay_entry *skip)
 {
 	struct relay_entry *best = NULL;
 	uint64_t best_cost = UINT64_MAX;
@@ -176,7 +183,7 @@ static struct relay_entry *choose(struct relays *r, const struct pair *p, uint64
 		struct relay_entry *e = &r->list[i];
 		uint64_t cost = our_ms(r, e, now);
 
-		if (!cost)
+		if (!cost || e == skip)
 			continue;
 		if (p && p->have_theirs) {
 			bool found = false;
@@ -257,6 +264,7 @@ static void on_relays(void *arg, int status, const char *error, const struct ctl
 		} else {
 			memset(&next[m], 0, sizeof(next[m]));
 			next[m].addr = list[i].addr;
+			addr_clear(&next[m].observed);
 			next[m].link = -1;
 		}
 		snprintf(next[m].id, sizeof(next[m].id), "%s", list[i].id);
@@ -400,6 +408,12 @@ static void on_event(void *ctx, const struct relay_event *ev)
 			         addr_format(&e->addr, buf), (double)ev->rtt_ns / NS_PER_MS,
 			         ev->observed ? addr_format(ev->observed, buf) : "?");
 		e->dead_until = 0;
+		/* Our address toward the relay moved: our NAT (or network) may have changed. */
+		if (ev->observed && addr_is_set(&e->observed) &&
+		    !addr_equal(&e->observed, ev->observed) && r->on_moved)
+			r->on_moved(r->moved_ctx);
+		if (ev->observed)
+			e->observed = *ev->observed;
 		break;
 	case RELAY_EV_LOST:
 		log_info("relays: %s (%s) stopped answering; pairs move elsewhere", e->id,
@@ -427,20 +441,29 @@ static void on_event(void *ctx, const struct relay_event *ev)
 	}
 }
 
-bool relays_endpoint_for(struct relays *r, const struct conn *c, struct endpoint *out)
+size_t relays_endpoints_for(struct relays *r, const struct conn *c, struct endpoint *out,
+                            size_t max)
 {
+	const struct pair *p = pair_find(r, c->peer_id, false);
 	uint8_t hdr[RELAY_DATA_HDR_LEN];
-	struct relay_entry *e;
+	struct relay_entry *first = NULL;
+	uint64_t now = now_mono_ns();
 	uint32_t tag;
+	size_t n = 0;
 
 	if (!r->active || !relay_tag_from_peer_id(c->peer_id, &tag))
-		return false;
-	e = choose(r, pair_find(r, c->peer_id, false), now_mono_ns());
-	if (!e)
-		return false;
+		return 0;
 	relay_create_data_header(hdr, tag);
-	endpoint_relayed(out, &e->addr, hdr, sizeof(hdr));
-	return true;
+	/* The pair's relay, and the next best: already measured when the first one dies. */
+	while (n < max && n < 2) {
+		struct relay_entry *e = choose(r, p, now, first);
+
+		if (!e)
+			break;
+		endpoint_relayed(&out[n++], &e->addr, hdr, sizeof(hdr));
+		first = e;
+	}
+	return n;
 }
 
 void relays_release(struct relays *r, const struct conn *c)
@@ -494,7 +517,8 @@ void relays_forget_pair(struct relays *r, const char *peer_id)
 		memset(p, 0, sizeof(*p));
 }
 
-struct relays *relays_create(struct event_base *base, struct ctl *ctl, struct conn_manager *cm)
+struct relays *relays_create(struct event_base *base, struct ctl *ctl, struct conn_manager *cm,
+                             void (*on_moved)(void *ctx), void *moved_ctx)
 {
 	struct relays *r = calloc(1, sizeof(*r));
 	struct send_ops ops;
@@ -505,6 +529,8 @@ struct relays *relays_create(struct event_base *base, struct ctl *ctl, struct co
 	r->base = base;
 	r->ctl = ctl;
 	r->cm = cm;
+	r->on_moved = on_moved;
+	r->moved_ctx = moved_ctx;
 	ops.send = dev_send;
 	ops.ctx = r;
 	r->timer = evtimer_new(base, on_timer, r);

@@ -20,18 +20,23 @@ struct relays;
 /*
  * The daemon makes one in remote mode (relays come from the control server)
  * and gives it to the connection manager; it sends through the data plane's
- * socket and learns relay control frames from it.
+ * socket and learns relay control frames from it.  on_moved runs when a
+ * relay sees us at a new address: the NAT in front of us may have changed.
  */
-struct relays *relays_create(struct event_base *base, struct ctl *ctl, struct conn_manager *cm);
+struct relays *relays_create(struct event_base *base, struct ctl *ctl, struct conn_manager *cm,
+                             void (*on_moved)(void *ctx), void *moved_ctx);
 /* Unbinds from every relay and frees. */
 void relays_destroy(struct relays *r);
 
 /*
- * The pair (self, c) needs a relay.  Once both members can use the same one,
- * true with *out set to it (the relay's address and c's tag); false while
- * that is still being arranged (relays listed, measured, bound, agreed).
+ * The pair (self, c) needs a relay: fills out with up to max relayed
+ * endpoints for c (a relay's address and c's tag there), the pair's relay
+ * first and the next best second, so that probing has measured the second
+ * when the first dies.  0 while that is still being arranged (relays listed,
+ * bound, measured).
  */
-bool relays_endpoint_for(struct relays *r, const struct conn *c, struct endpoint *out);
+size_t relays_endpoints_for(struct relays *r, const struct conn *c, struct endpoint *out,
+                            size_t max);
 /* The pair no longer needs a relay (a direct path, or the member left). */
 void relays_release(struct relays *r, const struct conn *c);
 /* A relay control frame (0xE1-0xEF) the data plane handed over. */

@@ -146,7 +146,10 @@ static void on_door_packet(void *ctx, const struct door_packet *pkt)
 {
 	struct wg_device *dev = ctx;
 
-	if (pkt->data[0] >= MSG_INITIATION && pkt->data[0] <= MSG_COOKIE_REPLY) {
+	/* As the workers sorted them: a STUN answer starts with 0x01 too, but not with 01 00 00 00.
+	 */
+	if (pkt->len >= 4 && pkt->data[0] >= MSG_INITIATION && pkt->data[0] <= MSG_COOKIE_REPLY &&
+	    !pkt->data[1] && !pkt->data[2] && !pkt->data[3]) {
 		receive_handshake(dev, pkt->data, pkt->len, &pkt->src);
 		wg_device_commit(dev);
 	} else if (dev->other_packet) {

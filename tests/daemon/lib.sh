@@ -94,3 +94,8 @@ dump_logs() {
 		tail -n 40 "$f"
 	done
 }
+
+# lab_listening_on NS PORT: whether a TCP socket listens on PORT in NS.
+lab_listening_on() {
+	ip netns exec "$1" ss -ltnH "sport = :$2" | grep -q .
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Local mode, no server anywhere: two lanraged on one LAN share a discovery
+# directory (the seeds' discovery.json) and form a party through it.
+#   create, join, ping both ways over the virtual IPs, both listed, the
+#   status says local; a restart rejoins with the same virtual IP; a leave
+#   reaches the other through the file.
+set -euo pipefail
+LANRAGED=$(realpath "$1")
+LANRAGE=$(realpath "$2")
+. "$(dirname "$0")/lib.sh"
+
+lab_init
+# Hosts 1 (10.0.1.2) and 1b (10.0.1.3) on one LAN behind a router.
+lab_add_lan_pair 1 port_restricted_cone
+DISC=$LAB_DIR/discovery
+
+step "two daemons with no control server, one discovery directory"
+daemon_start 1 alice --discovery-dir "$DISC"
+daemon_start 1b bob --discovery-dir "$DISC"
+[ "$(cli 1 --json status | jq -r .control.mode)" = local ] || fail "not in local mode"
+
+step "alice creates a party in the shared file; bob joins it"
+PARTY=$(cli 1 --json party create "LAN night" | jq -r .party_id)
+[ -n "$PARTY" ] && [ "$PARTY" != null ] || fail "no party id"
+jq -e --arg p "$PARTY" '.. | objects | select(.party_id? == $p)' "$DISC/discovery.json" >/dev/null ||
+	fail "the party is not in $DISC/discovery.json"
+cli 1b party join "$PARTY" >/dev/null || fail "bob cannot join"
+A=$(vip 1)
+B=$(vip 1b)
+[[ "$A" == 10.66.* && "$B" == 10.66.* && "$A" != "$B" ]] || fail "virtual IPs: '$A' '$B'"
+
+step "they ping each other over the virtual LAN"
+wait_for 15 "alice pinging bob" pings 1 "$B"
+wait_for 15 "bob pinging alice" pings 1b "$A"
+[ "$(path_of 1 bob)" = direct ] || fail "alice does not reach bob directly"
+[ "$(member_count 1b)" = 2 ] || fail "bob does not list two members"
+
+step "alice restarts: she rejoins with the same virtual IP"
+daemon_stop 1
+daemon_start 1 alice --discovery-dir "$DISC"
+wait_for 15 "alice back in the party" eval '[ "$(vip 1)" = "$A" ]'
+wait_for 15 "bob pinging alice again" pings 1b "$A"
+
+step "bob leaves: alice drops him"
+cli 1b party leave >/dev/null || fail "bob cannot leave"
+wait_for 15 "alice dropping bob" eval '[ "$(member_count 1)" = 1 ]'
+echo PASS

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Parties across the NAT lab's NAT types, with relays (issues 6 and 7):
+#
+#   host 1  full cone             host 3  symmetric
+#   host 2  port-restricted cone  host 4  symmetric
+#
+# lanrage-control and two relays (lab-1 on 198.51.100.1, lab-2 on
+# 198.51.100.2) in the internet namespace.  Every pair of members pings; the
+# pairs that no hole punching can open (symmetric with symmetric or with
+# port-restricted) meet on a relay and carry a TCP transfer; the relay they use
+# is killed and they move to the other within seconds; host 4's NAT is relaxed
+# to a full cone and the pair 3-4 moves from the relay to a direct path.
+set -euo pipefail
+LANRAGED=$(realpath "$1")
+LANRAGE=$(realpath "$2")
+CONTROL=$(realpath "$3")
+RELAY=$(realpath "$4")
+. "$(dirname "$0")/lib.sh"
+# Relays after 2 s without a direct path (3 s by default).
+DAEMON_ENV+=(LANRAGE_CONN_RELAY_AFTER_MS=2000)
+
+lab_init
+lab_add_host 1 full_cone
+lab_add_host 2 port_restricted_cone
+lab_add_host 3 symmetric
+lab_add_host 4 symmetric
+printf 'lab relay secret %s\n' "$LAB" >"$LAB_DIR/relay.secret"
+chmod 600 "$LAB_DIR/relay.secret"
+control_start --peer-timeout 10s --cleanup-interval 1s --relay-secret-file "$LAB_DIR/relay.secret"
+
+# relay_start N IP METRICS_PORT: relay lab-N registered with the control server.
+declare -A RPID
+relay_start() {
+	lab_spawn "${LAB}i" "$LAB_DIR/relay$1.log" "$RELAY" --relay-secret-file "$LAB_DIR/relay.secret" \
+		--listen "$2:51820" --metrics "127.0.0.1:$3" --control "$CONTROL_URL" \
+		--relay-id "lab-$1" --region lab
+	RPID[$1]=$LAB_LAST_PID
+}
+relay_count() {
+	ip netns exec "${LAB}i" curl -sf "$CONTROL_URL/relays" | jq '.relays | length'
+}
+step "two relays start and register"
+relay_start 1 198.51.100.1 9180
+relay_start 2 198.51.100.2 9181
+wait_for 20 "both relays registered" eval '[ "$(relay_count)" = 2 ]'
+
+step "four daemons behind four NATs join one party"
+for k in 1 2 3 4; do
+	daemon_start "$k" "player$k" --control-url "$CONTROL_URL"
+done
+for k in 1 2 3 4; do
+	wait_for 20 "host $k's NAT type" eval '[ "$(cli '"$k"' --json nat | jq -r .type)" != unknown ]'
+done
+[ "$(cli 3 --json nat | jq -r .type)" = symmetric ] || fail "host 3 is not seen as symmetric"
+[ "$(cli 1 --json nat | jq -r .type)" = full_cone ] || fail "host 1 is not seen as full cone"
+PARTY=$(cli 1 --json party create "NAT night" | jq -r .party_id)
+for k in 2 3 4; do
+	cli "$k" party join "$PARTY" >/dev/null || fail "host $k cannot join"
+done
+declare -A VIP
+for k in 1 2 3 4; do
+	VIP[$k]=$(vip "$k")
+done
+
+step "every pair pings over the virtual LAN"
+for a in 1 2 3 4; do
+	for b in 1 2 3 4; do
+		[ "$a" = "$b" ] && continue
+		wait_for 30 "host $a pinging host $b" pings "$a" "${VIP[$b]}"
+	done
+done
+cli 3 peers | tee "$LAB_DIR/peers3.txt"
+[ "$(path_of 1 player2)" = direct ] || fail "full cone and port-restricted should be direct"
+[ "$(path_of 1 player3)" = direct ] || fail "full cone and symmetric should be direct"
+[ "$(path_of 3 player4)" = relay ] || fail "symmetric and symmetric should be relayed"
+[ "$(path_of 4 player3)" = relay ] || fail "symmetric and symmetric should be relayed (host 4)"
+[ "$(path_of 2 player3)" = relay ] || fail "port-restricted and symmetric should be relayed"
+
+step "a TCP transfer between the two symmetric NATs, through the relay"
+head -c 4000000 /dev/urandom >"$LAB_DIR/blob"
+ip netns exec "$(lab_host_ns 4)" timeout 60 nc -l -p 5001 >"$LAB_DIR/blob.got" &
+NC_PID=$!
+LAB_PIDS+=("$NC_PID")
+wait_for 10 "the listener" lab_listening_on "$(lab_host_ns 4)" 5001
+ip netns exec "$(lab_host_ns 3)" timeout 60 nc -N "${VIP[4]}" 5001 <"$LAB_DIR/blob" ||
+	fail "the transfer through the relay failed"
+wait "$NC_PID" || true
+cmp -s "$LAB_DIR/blob" "$LAB_DIR/blob.got" || fail "the data arrived damaged or incomplete"
+
+step "the pair's relay is killed: it moves to the other relay within seconds"
+USED=$(cli 3 --json peers | jq -r '.peers[] | select(.name == "player4") | .relay')
+case "$USED" in
+lab-1) KILL=1 OTHER=lab-2 ;;
+lab-2) KILL=2 OTHER=lab-1 ;;
+*) fail "the pair 3-4 names no relay: '$USED'" ;;
+esac
+lab_stop "${RPID[$KILL]}"
+relay_of() { cli "$1" --json peers | jq -r --arg n "$2" '.peers[] | select(.name == $n) | .relay'; }
+wait_for 20 "host 3 moving to $OTHER" eval '[ "$(relay_of 3 player4)" = "$OTHER" ]'
+wait_for 20 "host 4 moving to $OTHER" eval '[ "$(relay_of 4 player3)" = "$OTHER" ]'
+wait_for 10 "host 3 pinging host 4 again" pings 3 "${VIP[4]}"
+wait_for 10 "host 4 pinging host 3 again" pings 4 "${VIP[3]}"
+
+step "host 4's NAT becomes a full cone: the pair moves to a direct path"
+R4=$(lab_router_ns 4)
+ip netns exec "$R4" nft flush ruleset
+nat_full_cone 10.0.4.2 "$(lab_public_ip 4 full_cone)" | ip netns exec "$R4" nft -f - ||
+	fail "new NAT rules"
+ip netns exec "$R4" conntrack -F >/dev/null 2>&1 || true
+wait_for 60 "host 3 reaching host 4 directly" eval '[ "$(path_of 3 player4)" = direct ]'
+wait_for 20 "host 4 reaching host 3 directly" eval '[ "$(path_of 4 player3)" = direct ]'
+pings 3 "${VIP[4]}" || fail "no ping over the direct path"
+echo PASS
