@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "crypto/secret.h"
+#include "util/be.h"
 #include "crypto/x25519.h"
 
 static const char *const verdict_names[PROBE_VERDICT_COUNT] = {
@@ -23,23 +24,6 @@ static const char *const verdict_names[PROBE_VERDICT_COUNT] = {
 const char *probe_verdict_name(enum probe_verdict v)
 {
 	return (unsigned)v < PROBE_VERDICT_COUNT ? verdict_names[v] : "?";
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
 }
 
 bool probe_is(const uint8_t *pkt, size_t len)
@@ -71,21 +55,10 @@ void probe_create(uint8_t out[PROBE_LEN], const struct probe_msg *m, const uint8
 	out[1] = PROBE_VERSION;
 	out[2] = m->flags & PROBE_F_HAVE_PATH;
 	memcpy(out + 4, m->sender, KEY_LEN);
-	put64(out + 36, m->counter);
-	put64(out + 44, m->txid);
-	if (m->type == PROBE_PONG) {
-		const struct addr *a = &m->observed;
-
-		if (a->sa.sa_family == AF_INET) {
-			out[62] = 0xFF;
-			out[63] = 0xFF;
-			memcpy(out + 64, &a->in4.sin_addr, 4);
-		} else if (a->sa.sa_family == AF_INET6) {
-			memcpy(out + 52, &a->in6.sin6_addr, 16);
-		}
-		out[68] = (uint8_t)(addr_port(a) >> 8);
-		out[69] = (uint8_t)addr_port(a);
-	}
+	be64_store(out + 36, m->counter);
+	be64_store(out + 44, m->txid);
+	if (m->type == PROBE_PONG)
+		addr_to_wire(out + 52, &m->observed);
 	mac_compute(out + PROBE_MAC_OFFSET, key, out, PROBE_MAC_OFFSET);
 }
 
@@ -105,8 +78,7 @@ enum probe_verdict probe_peek(const uint8_t *pkt, size_t len, wg_key sender)
 enum probe_verdict probe_consume(struct probe_msg *m, const uint8_t *pkt, size_t len,
                                  const uint8_t key[MAC_KEY_LEN])
 {
-	static const uint8_t zero[18];
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF };
+	static const uint8_t zero[ADDR_WIRE_LEN];
 	enum probe_verdict v;
 
 	memset(m, 0, sizeof(*m));
@@ -118,30 +90,13 @@ enum probe_verdict probe_consume(struct probe_msg *m, const uint8_t *pkt, size_t
 		return PROBE_DROP_MAC;
 	m->type = pkt[0];
 	m->flags = pkt[2];
-	m->counter = get64(pkt + 36);
-	m->txid = get64(pkt + 44);
+	m->counter = be64_load(pkt + 36);
+	m->txid = be64_load(pkt + 44);
 	if (m->type == PROBE_PING) {
 		/* A ping carries no address: those bytes are zero. */
 		return memcmp(pkt + 52, zero, sizeof(zero)) == 0 ? PROBE_OK : PROBE_DROP_VERSION;
 	}
-	{
-		uint16_t port = (uint16_t)(pkt[68] << 8 | pkt[69]);
-
-		if (memcmp(pkt + 52, v4mapped, sizeof(v4mapped)) == 0) {
-			struct in_addr ip;
-
-			memcpy(&ip, pkt + 64, 4);
-			addr_from_in4(&m->observed, ip, port);
-		} else {
-			m->observed.in6.sin6_family = AF_INET6;
-			memcpy(&m->observed.in6.sin6_addr, pkt + 52, 16);
-			m->observed.in6.sin6_port = htons(port);
-		}
-		if (port == 0 || memcmp(pkt + 52, zero, 16) == 0 ||
-		    (m->observed.sa.sa_family == AF_INET && m->observed.in4.sin_addr.s_addr == 0)) {
-			addr_clear(&m->observed);
-			return PROBE_DROP_BAD_ADDR;
-		}
-	}
+	if (!addr_from_wire(&m->observed, pkt + 52))
+		return PROBE_DROP_BAD_ADDR;
 	return PROBE_OK;
 }

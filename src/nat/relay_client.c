@@ -65,7 +65,7 @@ bool relay_client_set_token(struct relay_client *c, const uint8_t *token, size_t
 	}
 	memcpy(c->token, token, RELAY_TOKEN_LEN);
 	memcpy(c->key, session_key, MAC_KEY_LEN);
-	c->self_tag = relay_get32(token + RELAY_TOKEN_PEER_OFFSET);
+	c->self_tag = be32_load(token + RELAY_TOKEN_PEER_OFFSET);
 	c->has_token = true;
 	for (size_t i = 0; i < c->n_links; i++) {
 		struct relay_link *r = &c->links[i];

@@ -54,23 +54,6 @@ const char *relay_error_name(uint8_t code)
 	return "?";
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 bool relay_is(const uint8_t *pkt, size_t len)
 {
 	return len >= 1 && pkt[0] >= RELAY_FIRST_BYTE_MIN && pkt[0] <= RELAY_FIRST_BYTE_MAX;
@@ -79,7 +62,7 @@ bool relay_is(const uint8_t *pkt, size_t len)
 void relay_create_data_header(uint8_t hdr[RELAY_DATA_HDR_LEN], uint32_t tag)
 {
 	hdr[0] = RELAY_DATA;
-	relay_put32(hdr + RELAY_DATA_TAG_OFFSET, tag);
+	be32_store(hdr + RELAY_DATA_TAG_OFFSET, tag);
 }
 
 enum relay_verdict relay_check_data(const uint8_t *pkt, size_t len)
@@ -94,12 +77,12 @@ enum relay_verdict relay_check_data(const uint8_t *pkt, size_t len)
 
 uint32_t relay_data_tag(const uint8_t *pkt)
 {
-	return relay_get32(pkt + RELAY_DATA_TAG_OFFSET);
+	return be32_load(pkt + RELAY_DATA_TAG_OFFSET);
 }
 
 void relay_data_set_tag(uint8_t *pkt, uint32_t tag)
 {
-	relay_put32(pkt + RELAY_DATA_TAG_OFFSET, tag);
+	be32_store(pkt + RELAY_DATA_TAG_OFFSET, tag);
 }
 
 void relay_create_bind(uint8_t out[RELAY_BIND_LEN], const uint8_t token[RELAY_TOKEN_LEN],
@@ -109,7 +92,7 @@ void relay_create_bind(uint8_t out[RELAY_BIND_LEN], const uint8_t token[RELAY_TO
 	out[1] = RELAY_VERSION;
 	out[2] = RELAY_TOKEN_LEN;
 	memcpy(out + RELAY_BIND_TOKEN_OFFSET, token, RELAY_TOKEN_LEN);
-	put64(out + RELAY_BIND_TS_OFFSET, ts_ms);
+	be64_store(out + RELAY_BIND_TS_OFFSET, ts_ms);
 	mac_compute(out + RELAY_BIND_MAC_OFFSET, session_key, out, RELAY_BIND_MAC_OFFSET);
 }
 
@@ -138,47 +121,8 @@ enum relay_verdict relay_consume_bind(const uint8_t *pkt, size_t len,
 		return v;
 	if (!mac_verify(pkt + RELAY_BIND_MAC_OFFSET, session_key, pkt, RELAY_BIND_MAC_OFFSET))
 		return RELAY_DROP_MAC;
-	*ts_ms = get64(pkt + RELAY_BIND_TS_OFFSET);
+	*ts_ms = be64_load(pkt + RELAY_BIND_TS_OFFSET);
 	return RELAY_OK;
-}
-
-/* 16 bytes of IPv6, IPv4 as ::ffff:a.b.c.d, then the port: as probes carry it. */
-static void put_addr(uint8_t *p, const struct addr *a)
-{
-	memset(p, 0, 18);
-	if (a->sa.sa_family == AF_INET) {
-		p[10] = 0xFF;
-		p[11] = 0xFF;
-		memcpy(p + 12, &a->in4.sin_addr, 4);
-	} else if (a->sa.sa_family == AF_INET6) {
-		memcpy(p, &a->in6.sin6_addr, 16);
-	}
-	p[16] = (uint8_t)(addr_port(a) >> 8);
-	p[17] = (uint8_t)addr_port(a);
-}
-
-static bool get_addr(const uint8_t *p, struct addr *out)
-{
-	static const uint8_t zero[16];
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF };
-	uint16_t port = (uint16_t)(p[16] << 8 | p[17]);
-
-	addr_clear(out);
-	if (port == 0 || memcmp(p, zero, 16) == 0)
-		return false;
-	if (memcmp(p, v4mapped, sizeof(v4mapped)) == 0) {
-		struct in_addr ip;
-
-		memcpy(&ip, p + 12, 4);
-		if (ip.s_addr == 0)
-			return false;
-		addr_from_in4(out, ip, port);
-		return true;
-	}
-	out->in6.sin6_family = AF_INET6;
-	memcpy(&out->in6.sin6_addr, p, 16);
-	out->in6.sin6_port = htons(port);
-	return true;
 }
 
 void relay_create_bind_ack(uint8_t out[RELAY_ACK_LEN], uint64_t ts_ms, const struct addr *observed,
@@ -187,8 +131,8 @@ void relay_create_bind_ack(uint8_t out[RELAY_ACK_LEN], uint64_t ts_ms, const str
 	memset(out, 0, RELAY_ACK_LEN);
 	out[0] = RELAY_BIND_ACK;
 	out[1] = RELAY_VERSION;
-	put64(out + RELAY_ACK_TS_OFFSET, ts_ms);
-	put_addr(out + RELAY_ACK_ADDR_OFFSET, observed);
+	be64_store(out + RELAY_ACK_TS_OFFSET, ts_ms);
+	addr_to_wire(out + RELAY_ACK_ADDR_OFFSET, observed);
 	mac_compute(out + RELAY_ACK_MAC_OFFSET, session_key, out, RELAY_ACK_MAC_OFFSET);
 }
 
@@ -206,9 +150,9 @@ enum relay_verdict relay_consume_bind_ack(const uint8_t *pkt, size_t len,
 		return RELAY_DROP_VERSION;
 	if (!mac_verify(pkt + RELAY_ACK_MAC_OFFSET, session_key, pkt, RELAY_ACK_MAC_OFFSET))
 		return RELAY_DROP_MAC;
-	if (!get_addr(pkt + RELAY_ACK_ADDR_OFFSET, observed))
+	if (!addr_from_wire(observed, pkt + RELAY_ACK_ADDR_OFFSET))
 		return RELAY_DROP_MALFORMED;
-	*ts_ms = get64(pkt + RELAY_ACK_TS_OFFSET);
+	*ts_ms = be64_load(pkt + RELAY_ACK_TS_OFFSET);
 	return RELAY_OK;
 }
 
@@ -218,7 +162,7 @@ void relay_create_unbind(uint8_t out[RELAY_UNBIND_LEN], uint64_t ts_ms,
 	memset(out, 0, RELAY_UNBIND_LEN);
 	out[0] = RELAY_UNBIND;
 	out[1] = RELAY_VERSION;
-	put64(out + RELAY_UNBIND_TS_OFFSET, ts_ms);
+	be64_store(out + RELAY_UNBIND_TS_OFFSET, ts_ms);
 	mac_compute(out + RELAY_UNBIND_MAC_OFFSET, session_key, out, RELAY_UNBIND_MAC_OFFSET);
 }
 
@@ -243,7 +187,7 @@ enum relay_verdict relay_consume_unbind(const uint8_t *pkt, size_t len,
 		return v;
 	if (!mac_verify(pkt + RELAY_UNBIND_MAC_OFFSET, session_key, pkt, RELAY_UNBIND_MAC_OFFSET))
 		return RELAY_DROP_MAC;
-	*ts_ms = get64(pkt + RELAY_UNBIND_TS_OFFSET);
+	*ts_ms = be64_load(pkt + RELAY_UNBIND_TS_OFFSET);
 	return RELAY_OK;
 }
 
@@ -253,7 +197,7 @@ void relay_create_error(uint8_t out[RELAY_ERROR_LEN], uint8_t code, uint32_t tag
 	out[1] = code;
 	out[2] = 0;
 	out[3] = 0;
-	relay_put32(out + RELAY_ERROR_TAG_OFFSET, tag);
+	be32_store(out + RELAY_ERROR_TAG_OFFSET, tag);
 }
 
 enum relay_verdict relay_consume_error(const uint8_t *pkt, size_t len, uint8_t *code, uint32_t *tag)
@@ -267,6 +211,6 @@ enum relay_verdict relay_consume_error(const uint8_t *pkt, size_t len, uint8_t *
 	if (pkt[2] || pkt[3])
 		return RELAY_DROP_VERSION;
 	*code = pkt[1];
-	*tag = relay_get32(pkt + RELAY_ERROR_TAG_OFFSET);
+	*tag = be32_load(pkt + RELAY_ERROR_TAG_OFFSET);
 	return RELAY_OK;
 }

@@ -9,6 +9,7 @@
 #include "crypto/mac.h"
 #include "nat/relay_wire.h"
 #include "util/addr.h"
+#include "util/be.h"
 #include "util/compiler.h"
 
 /*
@@ -86,19 +87,5 @@ enum relay_verdict relay_consume_unbind(const uint8_t *pkt, size_t len,
 void relay_create_error(uint8_t out[RELAY_ERROR_LEN], uint8_t code, uint32_t tag);
 enum relay_verdict relay_consume_error(const uint8_t *pkt, size_t len, uint8_t *code,
                                        uint32_t *tag) WARN_UNUSED;
-
-/* Big-endian helpers the relay frames use, shared with the token codec. */
-static inline uint32_t relay_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void relay_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 #endif

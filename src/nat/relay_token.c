@@ -82,7 +82,7 @@ void relay_token_create(uint8_t token[RELAY_TOKEN_LEN], const uint8_t token_key[
                         const struct relay_token_info *info)
 {
 	token[0] = RELAY_VERSION;
-	relay_put32(token + RELAY_TOKEN_EXPIRY_OFFSET, info->expiry);
+	be32_store(token + RELAY_TOKEN_EXPIRY_OFFSET, info->expiry);
 	memcpy(token + RELAY_TOKEN_PEER_OFFSET, info->peer_id, RELAY_TOKEN_PEER_LEN);
 	memcpy(token + RELAY_TOKEN_PARTY_OFFSET, info->party, RELAY_TOKEN_PARTY_LEN);
 	mac_compute(token + RELAY_TOKEN_MAC_OFFSET, token_key, token, RELAY_TOKEN_MAC_OFFSET);
@@ -99,7 +99,7 @@ enum relay_verdict relay_token_verify(const uint8_t *token, size_t len,
 		return RELAY_DROP_BAD_TOKEN;
 	if (!mac_verify(token + RELAY_TOKEN_MAC_OFFSET, token_key, token, RELAY_TOKEN_MAC_OFFSET))
 		return RELAY_DROP_BAD_TOKEN;
-	expiry = relay_get32(token + RELAY_TOKEN_EXPIRY_OFFSET);
+	expiry = be32_load(token + RELAY_TOKEN_EXPIRY_OFFSET);
 	if (now_sec >= (int64_t)expiry)
 		return RELAY_DROP_EXPIRED;
 	/* Made by our control server, so well formed; checked anyway, cheaply. */
@@ -122,7 +122,7 @@ void relay_session_key(uint8_t out[MAC_KEY_LEN], const uint8_t token_key[MAC_KEY
 
 uint32_t relay_tag(const uint8_t peer_id[RELAY_TOKEN_PEER_LEN])
 {
-	return relay_get32(peer_id);
+	return be32_load(peer_id);
 }
 
 bool relay_tag_from_peer_id(const char *peer_id_hex, uint32_t *tag)

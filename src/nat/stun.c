@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crypto/rand.h"
+#include "util/be.h"
 
 static const char *const verdict_names[STUN_VERDICT_COUNT] = {
 	[STUN_OK] = "ok",
@@ -22,30 +23,6 @@ const char *stun_verdict_name(enum stun_verdict v)
 	return verdict_names[v];
 }
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* CRC-32 of ISO 3309 / ITU-T V.42 (reflected polynomial 0xEDB88320), as RFC 8489 14.7 asks. */
 static uint32_t crc32(const uint8_t *p, size_t n)
 {
@@ -61,7 +38,7 @@ static uint32_t crc32(const uint8_t *p, size_t n)
 
 static bool has_cookie(const uint8_t *pkt)
 {
-	return get32(pkt + 4) == STUN_MAGIC_COOKIE;
+	return be32_load(pkt + 4) == STUN_MAGIC_COOKIE;
 }
 
 bool stun_is(const uint8_t *pkt, size_t len)
@@ -91,7 +68,7 @@ static bool decode_addr(struct addr *out, const uint8_t *v, size_t len, const ui
 
 	if (len < 4)
 		return false;
-	port = get16(v + 2);
+	port = be16_load(v + 2);
 	if (xor)
 		port ^= (uint16_t)(STUN_MAGIC_COOKIE >> 16);
 	if (v[1] == 0x01 && len == 8) {
@@ -160,14 +137,14 @@ static bool decode_attr(struct stun_msg *m, uint16_t type, const uint8_t *v, siz
 		if (len != 4)
 			return false;
 		if (!(m->has & STUN_HAS_CHANGE))
-			m->change = get32(v);
+			m->change = be32_load(v);
 		m->has |= STUN_HAS_CHANGE;
 		return true;
 	case STUN_ATTR_RESPONSE_PORT:
 		if (len != 4)
 			return false;
 		if (!(m->has & STUN_HAS_RESPONSE_PORT))
-			m->response_port = get16(v);
+			m->response_port = be16_load(v);
 		m->has |= STUN_HAS_RESPONSE_PORT;
 		return true;
 	case STUN_ATTR_ERROR_CODE: {
@@ -193,7 +170,7 @@ static bool decode_attr(struct stun_msg *m, uint16_t type, const uint8_t *v, siz
 		if (!(m->has & STUN_HAS_UNKNOWN_LIST)) {
 			for (size_t i = 0; i + 1 < len && m->n_unknown_listed < STUN_MAX_UNKNOWN;
 			     i += 2)
-				m->unknown_listed[m->n_unknown_listed++] = get16(v + i);
+				m->unknown_listed[m->n_unknown_listed++] = be16_load(v + i);
 		}
 		m->has |= STUN_HAS_UNKNOWN_LIST;
 		return true;
@@ -249,8 +226,8 @@ enum stun_verdict stun_consume(struct stun_msg *m, const uint8_t *pkt, size_t le
 	m->classic = !has_cookie(pkt);
 	if (m->classic && !allow_classic)
 		return STUN_DROP_NOT_STUN;
-	m->type = get16(pkt);
-	m->length = get16(pkt + 2);
+	m->type = be16_load(pkt);
+	m->length = be16_load(pkt + 2);
 	/* Over UDP a message is the whole datagram (RFC 8489 6.2.1). */
 	if (m->length % 4 || (size_t)m->length + STUN_HEADER_LEN != len)
 		return STUN_DROP_LENGTH;
@@ -262,8 +239,8 @@ enum stun_verdict stun_consume(struct stun_msg *m, const uint8_t *pkt, size_t le
 
 		if (len - off < 4)
 			return STUN_DROP_TRUNCATED;
-		type = get16(pkt + off);
-		alen = get16(pkt + off + 2);
+		type = be16_load(pkt + off);
+		alen = be16_load(pkt + off + 2);
 		padded = ((size_t)alen + 3) & ~(size_t)3;
 		if (padded > len - off - 4)
 			return STUN_DROP_TRUNCATED;
@@ -273,7 +250,7 @@ enum stun_verdict stun_consume(struct stun_msg *m, const uint8_t *pkt, size_t le
 			if (alen != 4 || off + 8 != len)
 				return STUN_DROP_FINGERPRINT;
 			want = crc32(pkt, off) ^ (uint32_t)STUN_FINGERPRINT_XOR;
-			if (get32(pkt + off + 4) != want)
+			if (be32_load(pkt + off + 4) != want)
 				return STUN_DROP_FINGERPRINT;
 			m->has |= STUN_HAS_FINGERPRINT;
 		} else if (!after_integrity) {
@@ -296,8 +273,8 @@ void stun_writer_init(struct stun_writer *w, uint8_t *buf, size_t cap, uint16_t 
 	w->overflow = cap < STUN_HEADER_LEN;
 	if (w->overflow)
 		return;
-	put16(buf, type);
-	put16(buf + 2, 0);
+	be16_store(buf, type);
+	be16_store(buf + 2, 0);
 	memcpy(buf + 4, txid, STUN_TXID_LEN);
 	w->len = STUN_HEADER_LEN;
 }
@@ -313,8 +290,8 @@ static uint8_t *reserve(struct stun_writer *w, uint16_t attr, size_t len)
 		return NULL;
 	}
 	p = w->buf + w->len;
-	put16(p, attr);
-	put16(p + 2, (uint16_t)len);
+	be16_store(p, attr);
+	be16_store(p + 2, (uint16_t)len);
 	memset(p + 4, 0, padded);
 	w->len += 4 + padded;
 	return p + 4;
@@ -342,7 +319,7 @@ void stun_put_addr(struct stun_writer *w, uint16_t attr, const struct addr *a)
 	if (!v)
 		return;
 	v[1] = iplen == 4 ? 0x01 : 0x02;
-	put16(v + 2, xor? (uint16_t)(port ^ (STUN_MAGIC_COOKIE >> 16)) : port);
+	be16_store(v + 2, xor? (uint16_t)(port ^ (STUN_MAGIC_COOKIE >> 16)) : port);
 	for (size_t i = 0; i < iplen; i++)
 		v[4 + i] = (uint8_t)(ip[i] ^ (xor? w->buf[4 + i] : 0));
 }
@@ -352,7 +329,7 @@ void stun_put_u32(struct stun_writer *w, uint16_t attr, uint32_t val)
 	uint8_t *v = reserve(w, attr, 4);
 
 	if (v)
-		put32(v, val);
+		be32_store(v, val);
 }
 
 void stun_put_bytes(struct stun_writer *w, uint16_t attr, const void *val, size_t len)
@@ -382,7 +359,7 @@ void stun_put_unknown_attributes(struct stun_writer *w, const uint16_t *types, s
 	if (!v)
 		return;
 	for (size_t i = 0; i < n; i++)
-		put16(v + 2 * i, types[i]);
+		be16_store(v + 2 * i, types[i]);
 }
 
 size_t stun_writer_finish(struct stun_writer *w, bool fingerprint)
@@ -395,19 +372,20 @@ size_t stun_writer_finish(struct stun_writer *w, bool fingerprint)
 			return 0;
 		}
 		/* The length field covers FINGERPRINT before the CRC is taken (RFC 8489 14.7). */
-		put16(w->buf + 2, (uint16_t)(w->len + 8 - STUN_HEADER_LEN));
-		put16(w->buf + w->len, STUN_ATTR_FINGERPRINT);
-		put16(w->buf + w->len + 2, 4);
-		put32(w->buf + w->len + 4, crc32(w->buf, w->len) ^ (uint32_t)STUN_FINGERPRINT_XOR);
+		be16_store(w->buf + 2, (uint16_t)(w->len + 8 - STUN_HEADER_LEN));
+		be16_store(w->buf + w->len, STUN_ATTR_FINGERPRINT);
+		be16_store(w->buf + w->len + 2, 4);
+		be32_store(w->buf + w->len + 4,
+		           crc32(w->buf, w->len) ^ (uint32_t)STUN_FINGERPRINT_XOR);
 		w->len += 8;
 	}
-	put16(w->buf + 2, (uint16_t)(w->len - STUN_HEADER_LEN));
+	be16_store(w->buf + 2, (uint16_t)(w->len - STUN_HEADER_LEN));
 	return w->len;
 }
 
 void stun_txid_new(uint8_t txid[STUN_TXID_LEN])
 {
-	put32(txid, STUN_MAGIC_COOKIE);
+	be32_store(txid, STUN_MAGIC_COOKIE);
 	rand_bytes(txid + 4, STUN_TXID_LEN - 4);
 }
 

@@ -51,24 +51,7 @@ static void usage(FILE *f)
 
 static bool parse_duration(const char *s, uint64_t *out_ms, bool zero_ok)
 {
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v < 0 || v > 1e9)
-		return false;
-	if (strcmp(end, "ms") == 0)
-		*out_ms = (uint64_t)v;
-	else if (strcmp(end, "s") == 0 || !*end)
-		*out_ms = (uint64_t)(v * 1000);
-	else if (strcmp(end, "m") == 0)
-		*out_ms = (uint64_t)(v * 60 * 1000);
-	else if (strcmp(end, "h") == 0)
-		*out_ms = (uint64_t)(v * 3600 * 1000);
-	else
-		return false;
-	return zero_ok || *out_ms > 0;
+	return num_parse_duration_ms(s, out_ms) && (zero_ok || *out_ms > 0);
 }
 
 static bool copy_arg(char *dst, size_t size, const char *src)

@@ -54,24 +54,12 @@ static void usage(FILE *f)
 
 static bool parse_duration(const char *s, int64_t *out_ms)
 {
-	char *end;
-	double v;
+	uint64_t ms;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v < 0 || v > 1e9)
+	if (!num_parse_duration_ms(s, &ms) || ms == 0)
 		return false;
-	if (strcmp(end, "ms") == 0)
-		*out_ms = (int64_t)v;
-	else if (strcmp(end, "s") == 0 || !*end)
-		*out_ms = (int64_t)(v * 1000);
-	else if (strcmp(end, "m") == 0)
-		*out_ms = (int64_t)(v * 60 * 1000);
-	else if (strcmp(end, "h") == 0)
-		*out_ms = (int64_t)(v * 3600 * 1000);
-	else
-		return false;
-	return *out_ms > 0;
+	*out_ms = (int64_t)ms;
+	return true;
 }
 
 static bool copy_arg(char *dst, size_t size, const char *src)

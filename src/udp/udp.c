@@ -235,31 +235,46 @@ int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n)
 	return got;
 }
 
-int udp_send_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n)
-{
+/* A batch of datagrams to send, in kernel form: those with a usable address; idx maps back. */
+struct out_batch {
 	struct mmsghdr msgs[MAX_BATCH];
 	struct iovec iov[MAX_BATCH];
 	struct sockaddr_in6 names[MAX_BATCH];
-	int sent = 0, m = 0;
+	int idx[MAX_BATCH];
+	int m;
+};
 
-	if (n > MAX_BATCH)
-		n = MAX_BATCH;
-	for (int i = 0; i < n; i++) {
-		socklen_t len = to_sockaddr(s, &pkts[i].addr, &names[m]);
+static void fill_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n, struct out_batch *b,
+                       bool *failed)
+{
+	b->m = 0;
+	for (int i = 0; i < n && i < MAX_BATCH; i++) {
+		int m = b->m;
+		socklen_t len = to_sockaddr(s, &pkts[i].addr, &b->names[m]);
 
+		if (failed)
+			failed[i] = !len;
 		if (!len)
 			continue;
-		iov[m].iov_base = pkts[i].data;
-		iov[m].iov_len = pkts[i].len;
-		memset(&msgs[m].msg_hdr, 0, sizeof(msgs[m].msg_hdr));
-		msgs[m].msg_hdr.msg_iov = &iov[m];
-		msgs[m].msg_hdr.msg_iovlen = 1;
-		msgs[m].msg_hdr.msg_name = &names[m];
-		msgs[m].msg_hdr.msg_namelen = len;
-		m++;
+		b->iov[m].iov_base = pkts[i].data;
+		b->iov[m].iov_len = pkts[i].len;
+		memset(&b->msgs[m].msg_hdr, 0, sizeof(b->msgs[m].msg_hdr));
+		b->msgs[m].msg_hdr.msg_iov = &b->iov[m];
+		b->msgs[m].msg_hdr.msg_iovlen = 1;
+		b->msgs[m].msg_hdr.msg_name = &b->names[m];
+		b->msgs[m].msg_hdr.msg_namelen = len;
+		b->idx[b->m++] = i;
 	}
-	while (sent < m) {
-		int r = sendmmsg(s->fd, msgs + sent, (unsigned)(m - sent), MSG_DONTWAIT);
+}
+
+int udp_send_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n)
+{
+	struct out_batch b;
+	int sent = 0;
+
+	fill_batch(s, pkts, n, &b, NULL);
+	while (sent < b.m) {
+		int r = sendmmsg(s->fd, b.msgs + sent, (unsigned)(b.m - sent), MSG_DONTWAIT);
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -313,39 +328,19 @@ int udp_send_endpoint(struct udp_socket *s, const void *data, size_t len, const 
 
 int udp_send_batch_nowait(struct udp_socket *s, const struct udp_pkt *pkts, int n, bool *failed)
 {
-	struct mmsghdr msgs[MAX_BATCH];
-	struct iovec iov[MAX_BATCH];
-	struct sockaddr_in6 names[MAX_BATCH];
-	int idx[MAX_BATCH];
-	int sent = 0, m = 0, done = 0;
+	struct out_batch b;
+	int sent = 0, done = 0;
 
-	if (n > MAX_BATCH)
-		n = MAX_BATCH;
-	for (int i = 0; i < n; i++) {
-		socklen_t len = to_sockaddr(s, &pkts[i].addr, &names[m]);
-
-		if (failed)
-			failed[i] = !len;
-		if (!len)
-			continue;
-		iov[m].iov_base = pkts[i].data;
-		iov[m].iov_len = pkts[i].len;
-		memset(&msgs[m].msg_hdr, 0, sizeof(msgs[m].msg_hdr));
-		msgs[m].msg_hdr.msg_iov = &iov[m];
-		msgs[m].msg_hdr.msg_iovlen = 1;
-		msgs[m].msg_hdr.msg_name = &names[m];
-		msgs[m].msg_hdr.msg_namelen = len;
-		idx[m++] = i;
-	}
-	while (done < m) {
-		int r = sendmmsg(s->fd, msgs + done, (unsigned)(m - done), MSG_DONTWAIT);
+	fill_batch(s, pkts, n, &b, failed);
+	while (done < b.m) {
+		int r = sendmmsg(s->fd, b.msgs + done, (unsigned)(b.m - done), MSG_DONTWAIT);
 
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			/* sendmmsg stops at the first datagram refused: skip it, go on. */
 			if (failed)
-				failed[idx[done]] = true;
+				failed[b.idx[done]] = true;
 			done++;
 			continue;
 		}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/be.h"
 #include "util/err.h"
 
 static bool parse_port(const char *s, uint16_t *port)
@@ -267,4 +268,43 @@ bool addr_equal_ip(const struct addr *a, const struct addr *b)
 bool addr_equal(const struct addr *a, const struct addr *b)
 {
 	return addr_equal_ip(a, b) && addr_port(a) == addr_port(b);
+}
+
+void addr_to_wire(uint8_t out[ADDR_WIRE_LEN], const struct addr *a)
+{
+	memset(out, 0, ADDR_WIRE_LEN);
+	if (a->sa.sa_family == AF_INET) {
+		out[10] = 0xFF;
+		out[11] = 0xFF;
+		memcpy(out + 12, &a->in4.sin_addr, 4);
+	} else if (a->sa.sa_family == AF_INET6) {
+		memcpy(out, &a->in6.sin6_addr, 16);
+	} else {
+		return;
+	}
+	be16_store(out + 16, addr_port(a));
+}
+
+bool addr_from_wire(struct addr *out, const uint8_t in[ADDR_WIRE_LEN])
+{
+	static const uint8_t zero[16];
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF };
+	uint16_t port = be16_load(in + 16);
+
+	addr_clear(out);
+	if (port == 0 || memcmp(in, zero, 16) == 0)
+		return false;
+	if (memcmp(in, v4mapped, sizeof(v4mapped)) == 0) {
+		struct in_addr ip;
+
+		memcpy(&ip, in + 12, 4);
+		if (ip.s_addr == 0)
+			return false;
+		addr_from_in4(out, ip, port);
+		return true;
+	}
+	out->in6.sin6_family = AF_INET6;
+	memcpy(&out->in6.sin6_addr, in, 16);
+	out->in6.sin6_port = htons(port);
+	return true;
 }

@@ -44,6 +44,16 @@ uint16_t addr_port(const struct addr *a);
 void addr_set_port(struct addr *a, uint16_t port);
 /* Same family, address, port (and scope for IPv6). */
 bool addr_equal(const struct addr *a, const struct addr *b);
+/*
+ * The 18-byte form LANrage's messages carry (probes, relay acks): 16 bytes of
+ * IPv6, IPv4 as ::ffff:a.b.c.d, then the port big-endian.  An unset address
+ * writes 18 zero bytes.  Reading refuses the all-zero address, 0.0.0.0 and
+ * port 0.
+ */
+enum { ADDR_WIRE_LEN = 18 };
+void addr_to_wire(uint8_t out[ADDR_WIRE_LEN], const struct addr *a);
+bool addr_from_wire(struct addr *out, const uint8_t in[ADDR_WIRE_LEN]) WARN_UNUSED;
+
 /* Same family and address; ports ignored. */
 bool addr_equal_ip(const struct addr *a, const struct addr *b);
 

@@ -1,6 +1,10 @@
 /* num.c - decimal numbers from flags, environment, config lines: strict, range-checked. */
 #include "util/num.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 /* The magnitude of a run of digits; false if empty, not digits, or above limit. */
 static bool digits(const char *s, uint64_t limit, uint64_t *out)
 {
@@ -49,4 +53,27 @@ bool num_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 		return false;
 	*out = v;
 	return true;
+}
+
+bool num_parse_duration_ms(const char *s, uint64_t *out_ms)
+{
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = { { "ms", 1 }, { "s", 1000 }, { "", 1000 }, { "m", 60000 }, { "h", 3600000 } };
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	/* Plain decimals only: no sign, space, exponent, hex or NaN. */
+	if (errno || end == s || strspn(s, "0123456789.") != (size_t)(end - s) || v > 1e9)
+		return false;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit) == 0) {
+			*out_ms = (uint64_t)(v * units[i].ms);
+			return true;
+		}
+	}
+	return false;
 }

@@ -57,11 +57,41 @@ static void test_i64(void **state)
 	assert_false(num_parse_i64("", -5, 5, &v));
 }
 
+static void test_duration(void **state)
+{
+	uint64_t ms;
+
+	assert_true(num_parse_duration_ms("250ms", &ms));
+	assert_true(ms == 250);
+	assert_true(num_parse_duration_ms("1.5s", &ms));
+	assert_true(ms == 1500);
+	assert_true(num_parse_duration_ms("30", &ms));
+	assert_true(ms == 30000);
+	assert_true(num_parse_duration_ms("5m", &ms));
+	assert_true(ms == 300000);
+	assert_true(num_parse_duration_ms("2h", &ms));
+	assert_true(ms == 7200000);
+	assert_true(num_parse_duration_ms("0s", &ms));
+	assert_true(ms == 0);
+	/* Signs, spaces, other units, exponents and NaN are not durations. */
+	assert_false(num_parse_duration_ms("-1s", &ms));
+	assert_false(num_parse_duration_ms(" 1s", &ms));
+	assert_false(num_parse_duration_ms("1 s", &ms));
+	assert_false(num_parse_duration_ms("1d", &ms));
+	assert_false(num_parse_duration_ms("nan", &ms));
+	assert_false(num_parse_duration_ms("", &ms));
+	assert_false(num_parse_duration_ms("ms", &ms));
+	assert_false(num_parse_duration_ms("2e9s", &ms));
+	assert_false(num_parse_duration_ms("1e3s", &ms));
+	assert_false(num_parse_duration_ms("0x10s", &ms));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_u64),
 		cmocka_unit_test(test_i64),
+		cmocka_unit_test(test_duration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
