@@ -17,6 +17,8 @@ for k in 1 2 3; do
 	lab_add_host "$k" none
 done
 control_start --peer-timeout 4s --cleanup-interval 1s
+# A connection without a path fails after 3 s and is cleaned up 2 s later.
+DAEMON_ENV+=(LANRAGE_CONN_FAILED_MS=3000 LANRAGE_CONN_CLEANUP_MS=2000)
 
 step "three daemons start"
 for k in 1 2 3; do
@@ -53,6 +55,27 @@ grep -q "player2.*connected.*direct" "$LAB_DIR/peers.txt" || fail "player2 not c
 cli 1 --json ping player3 -c 3 >"$LAB_DIR/ping.json" || fail "lanrage ping: $(cat "$LAB_DIR/ping.json")"
 jq -e '.received == 3 and .path == "direct"' "$LAB_DIR/ping.json" >/dev/null ||
 	fail "lanrage ping: $(cat "$LAB_DIR/ping.json")"
+
+step "the network between player1 and player2 fails: failed, cleaned up, and back when it heals"
+P1=$(lab_public_ip 1 none)
+P2=$(lab_public_ip 2 none)
+ip netns exec "${LAB}i" nft -f - <<NFT || fail "cannot cut the link"
+table ip cut {
+	chain forward {
+		type filter hook forward priority -10; policy accept;
+		ip saddr $P1 ip daddr $P2 drop
+		ip saddr $P2 ip daddr $P1 drop
+	}
+}
+NFT
+state_of() { cli "$1" --json peers | jq -r --arg n "$2" '.peers[] | select(.name == $n) | .state'; }
+wait_for 20 "player1 seeing player2 failed" eval '[ "$(state_of 1 player2)" = failed ]'
+wait_for 10 "player1 cleaning player2 up" grep -q "player2 .*cleaned up, next try in" "$LAB_DIR/d1.log"
+! pings 1 "${VIP[2]}" || fail "a ping got through a cut link"
+pings 1 "${VIP[3]}" || fail "player3 suffered from the cut between 1 and 2"
+ip netns exec "${LAB}i" nft delete table ip cut
+wait_for 20 "player1 reconnected to player2" eval '[ "$(state_of 1 player2)" = connected ]'
+wait_for 10 "player1 pinging player2 again" pings 1 "${VIP[2]}"
 
 step "player3 leaves: the others drop it within seconds"
 cli 3 party leave >/dev/null || fail "leave"
