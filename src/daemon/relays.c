@@ -48,7 +48,7 @@ enum {
 };
 
 struct relay_entry {
-	char id[65];
+	char id[RELAY_ID_MAX + 1];
 	struct addr addr;
 	struct addr observed; /* our address as the relay last saw it */
 	int link;             /* index in the relay client; -1 when not bound */
@@ -60,7 +60,7 @@ struct pair {
 	bool active;
 	char peer_id[PEER_ID_MAX + 1];
 	bool have_theirs;
-	char their_ids[RELAYS_MAX][65];
+	char their_ids[RELAYS_MAX][RELAY_ID_MAX + 1];
 	uint32_t their_ms[RELAYS_MAX];
 	size_t n_theirs;
 	uint32_t sent_ms[RELAYS_MAX]; /* our numbers as last sent, by relay entry */
@@ -479,28 +479,37 @@ void relays_input(struct relays *r, const uint8_t *data, size_t len, const struc
 	arm(r);
 }
 
-void relays_on_signal(struct relays *r, const char *from, const json_t *data)
+size_t relays_parse_rtts(const json_t *data, char ids[][RELAY_ID_MAX + 1], uint32_t *ms, size_t max)
 {
 	const json_t *rtts = json_object_get(data, "relay_rtts");
-	struct conn *c = conn_find(r->cm, from);
-	struct pair *p;
 	const char *id;
 	json_t *v;
+	size_t n = 0;
 
-	if (!json_is_object(rtts) || !c)
+	if (!json_is_object(rtts))
+		return 0;
+	json_object_foreach((json_t *)rtts, id, v)
+	{
+		if (n == max || !json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 60000 || strlen(id) == 0 || strlen(id) > RELAY_ID_MAX)
+			continue;
+		snprintf(ids[n], RELAY_ID_MAX + 1, "%s", id);
+		ms[n++] = (uint32_t)json_integer_value(v);
+	}
+	return n;
+}
+
+void relays_on_signal(struct relays *r, const char *from, const json_t *data)
+{
+	struct conn *c = conn_find(r->cm, from);
+	struct pair *p;
+
+	if (!c || !json_is_object(json_object_get(data, "relay_rtts")))
 		return;
 	p = pair_find(r, from, true);
 	if (!p)
 		return;
-	p->n_theirs = 0;
-	json_object_foreach((json_t *)rtts, id, v)
-	{
-		if (p->n_theirs == RELAYS_MAX || !json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > 60000 || strlen(id) >= sizeof(p->their_ids[0]))
-			continue;
-		snprintf(p->their_ids[p->n_theirs], sizeof(p->their_ids[0]), "%s", id);
-		p->their_ms[p->n_theirs++] = (uint32_t)json_integer_value(v);
-	}
+	p->n_theirs = relays_parse_rtts(data, p->their_ids, p->their_ms, RELAYS_MAX);
 	p->have_theirs = true;
 	/* The member needs a relay with us: so do we with it. */
 	if (!c->wants_relay && r->cm->cfg.relay != RELAY_NEVER) {

@@ -17,6 +17,8 @@ struct event_base;
 
 struct relays;
 
+enum { RELAY_ID_MAX = 64 };
+
 /*
  * The daemon makes one in remote mode (relays come from the control server)
  * and gives it to the connection manager; it sends through the data plane's
@@ -43,6 +45,13 @@ void relays_release(struct relays *r, const struct conn *c);
 void relays_input(struct relays *r, const uint8_t *data, size_t len, const struct addr *from);
 /* A member's signal: its round trips to the relays ({"relay_rtts": {...}}). */
 void relays_on_signal(struct relays *r, const char *from, const json_t *data);
+/*
+ * The round trips a member's relay_rtts signal carries (docs/PROTOCOL.md,
+ * "Meeting on a relay"): up to max relay ids and milliseconds; entries that
+ * are not 1-60000 ms or not a sane id are skipped.  Returns how many.
+ */
+size_t relays_parse_rtts(const json_t *data, char ids[][RELAY_ID_MAX + 1], uint32_t *ms,
+                         size_t max);
 /* The member left the party. */
 void relays_forget_pair(struct relays *r, const char *peer_id);
 /* The relay's id for status output, or NULL when it is not one we know. */
