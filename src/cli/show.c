@@ -84,7 +84,12 @@ static void peer_row(const json_t *p, char cols[COLS][96])
 	snprintf(cols[0], 96, "%s%s", str(p, "name", "?"), self ? " (you)" : "");
 	snprintf(cols[1], 96, "%s", str(p, "virtual_ip", "-"));
 	snprintf(cols[2], 96, "%s", str(p, "state", "?"));
-	snprintf(cols[3], 96, "%s", self ? "-" : str(p, "path", "-"));
+	/* A relayed path names its relay: "relay (eu-1)". */
+	if (!self && strcmp(str(p, "path", "-"), "relay") == 0 &&
+	    json_is_string(json_object_get(p, "relay")))
+		snprintf(cols[3], 96, "relay (%s)", str(p, "relay", "?"));
+	else
+		snprintf(cols[3], 96, "%s", self ? "-" : str(p, "path", "-"));
 	if (json_is_number(rtt) && !self)
 		snprintf(cols[4], 96, "%.1f ms", json_number_value(rtt));
 	else

@@ -14,7 +14,8 @@
 #include "util/err.h"
 #include "util/log.h"
 
-enum { SSE_LINE_MAX = 64 * 1024, EVENTS_TIMEOUT_SEC = 120 };
+/* A stream silent for 45 s is dead: the server pings every 15 s (at most 30 s). */
+enum { SSE_LINE_MAX = 64 * 1024, EVENTS_TIMEOUT_SEC = 45 };
 
 struct call;
 

@@ -439,6 +439,16 @@ void ctl_remote_dispatch(struct ctl_call *k, const struct control_reply *cr)
 {
 	struct ctl_remote *r = k->r;
 
+	/*
+	 * A call that got no answer at all while the event stream looks open:
+	 * whatever cut that connection (a NAT that forgot us, a new address)
+	 * has most likely cut the stream too, silently.  Open it again now
+	 * rather than after its idle timeout; the snapshot that follows brings
+	 * back whatever we missed.
+	 */
+	if (cr->status == 0 && k->session == r->session && r->state == REMOTE_MEMBER &&
+	    r->stream_live)
+		ctl_stream_lost(r, "a request failed; opening the event stream again");
 	switch (k->kind) {
 	case CALL_CREATE:
 	case CALL_JOIN:

@@ -200,6 +200,15 @@ static void update_candidates(struct conn_manager *cm, struct conn *c, bool forc
 	}
 	if (same && !force)
 		return;
+	if (log_get_level() >= LL_DEBUG) {
+		char list[4 * (ENDPOINT_STRLEN + 16)] = "", buf[ENDPOINT_STRLEN];
+
+		for (size_t i = 0; i < n; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s (%s)",
+			         i ? ", " : "", endpoint_format(&eps[i], buf),
+			         cand_kind_name(kinds[i]));
+		log_debug("peer %s: candidates %s", c->peer_id, n ? list : "none");
+	}
 	path_set_candidates(&cm->trav.paths, (size_t)c->path, eps, kinds, n, now_mono_ns());
 	conn_kick(cm);
 }
@@ -534,6 +543,32 @@ void conn_input(struct conn_manager *cm, const uint8_t *data, size_t len,
 	arm_trav(cm, traversal_timer(&cm->trav, now), now);
 }
 
+/* What probing knows of each address of the member: for `lanrage peers --json` and bug reports. */
+static json_t *candidates_json(const struct conn_manager *cm, const struct conn *c,
+                               const struct path_candidate *cur)
+{
+	const struct path_peer *p = c->path >= 0 ? &cm->trav.paths.peers[c->path] : NULL;
+	json_t *list = json_array();
+	char buf[ENDPOINT_STRLEN];
+
+	for (size_t i = 0; p && i < p->n_cand; i++) {
+		const struct path_candidate *k = &p->cand[i];
+		const char *relay = endpoint_is_relayed(&k->ep) && cm->relays
+		                        ? relays_name(cm->relays, &k->ep.addr)
+		                        : NULL;
+
+		json_array_append_new(
+		    list,
+		    json_pack("{s:s, s:s, s:o, s:b, s:I, s:I, s:o}", "endpoint",
+		              endpoint_format(&k->ep, buf), "kind", cand_kind_name(k->kind),
+		              "relay", relay ? json_string(relay) : json_null(), "current",
+		              k == cur, "pings", (json_int_t)k->pings, "pongs", (json_int_t)k->pongs,
+		              "rtt_ms",
+		              k->pongs ? json_real((double)k->srtt_ns / NS_PER_MS) : json_null()));
+	}
+	return list;
+}
+
 json_t *conn_to_json(const struct conn_manager *cm, const struct conn *c)
 {
 	const struct path_candidate *cur = conn_path(cm, c);
@@ -567,5 +602,6 @@ json_t *conn_to_json(const struct conn_manager *cm, const struct conn *c)
 	                    json_integer(c->wg ? (json_int_t)atomic_load(&c->wg->rx_bytes) : 0));
 	json_object_set_new(o, "tx_bytes",
 	                    json_integer(c->wg ? (json_int_t)atomic_load(&c->wg->tx_bytes) : 0));
+	json_object_set_new(o, "candidates", candidates_json(cm, c, cur));
 	return o;
 }

@@ -20,6 +20,7 @@ const struct path_config path_config_default = {
 	.dead_misses = 3,
 	.switch_percent = 10,
 	.direct_bias_percent = 50,
+	.direct_bias_ms = 10,
 	.relay_switch_percent = 30,
 	.pongs_per_sec = 50,
 };
@@ -339,16 +340,20 @@ static enum probe_verdict on_ping(struct path_table *t, struct path_peer *p,
 	return PROBE_OK;
 }
 
-/* Whether candidate c should replace the current path cur, by the rules in path.h. */
-static bool better(const struct path_config *cfg, const struct path_candidate *c,
-                   const struct path_candidate *cur)
+bool path_prefers(const struct path_config *cfg, const struct path_candidate *c,
+                  const struct path_candidate *cur)
 {
 	bool c_relayed = endpoint_is_relayed(&c->ep), cur_relayed = endpoint_is_relayed(&cur->ep);
 
+	uint64_t slack_ns = (uint64_t)cfg->direct_bias_ms * NS_PER_MS;
+
+	/* Sub-millisecond RTTs jitter by multiples of themselves: the margins are also absolute. */
 	if (!c_relayed && cur_relayed)
-		return c->srtt_ns * 100 <= cur->srtt_ns * (100 + cfg->direct_bias_percent);
+		return c->srtt_ns * 100 <= cur->srtt_ns * (100 + cfg->direct_bias_percent) ||
+		       c->srtt_ns <= cur->srtt_ns + slack_ns;
 	if (c_relayed && !cur_relayed)
-		return c->srtt_ns * 100 < cur->srtt_ns * (100 - cfg->relay_switch_percent);
+		return c->srtt_ns * 100 < cur->srtt_ns * (100 - cfg->relay_switch_percent) &&
+		       c->srtt_ns + slack_ns < cur->srtt_ns;
 	return c->srtt_ns * 100 < cur->srtt_ns * (100 - cfg->switch_percent);
 }
 
@@ -364,7 +369,7 @@ static void choose(struct path_table *t, struct path_peer *p, int idx, uint64_t 
 	if (p->current == idx)
 		return;
 	cur = &p->cand[p->current];
-	if (c->misses == 0 && better(&t->cfg, c, cur))
+	if (c->misses == 0 && path_prefers(&t->cfg, c, cur))
 		set_current(t, p, idx, now_ns);
 }
 

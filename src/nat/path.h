@@ -32,10 +32,10 @@
  * Candidates are endpoints: direct addresses, or a relay and the peer's tag
  * there (CAND_RELAY), probed alike through the relay.  Direct paths are
  * preferred: a direct candidate replaces a relayed path unless its RTT is
- * more than direct_bias_percent above the relay's, and a relayed candidate
- * replaces a direct path only when it is relay_switch_percent faster (or the
- * direct path dies).  Which relays to offer is the caller's business
- * (path_set_candidates, path_forget_relay).
+ * more than direct_bias_percent and direct_bias_ms above the relay's, and a
+ * relayed candidate replaces a direct path only when it is relay_switch_percent
+ * and direct_bias_ms faster (or the direct path dies).  Which relays to offer
+ * is the caller's business (path_set_candidates, path_forget_relay).
  */
 struct path_config {
 	uint32_t search_ms;
@@ -51,11 +51,13 @@ struct path_config {
 	 * faster. */
 	uint32_t direct_bias_percent;
 	uint32_t relay_switch_percent;
+	/* ...and, both ways, by at least this much: small RTTs jitter by multiples of themselves. */
+	uint32_t direct_bias_ms;
 	/* Pongs per peer and second, at most (an authenticated member can still flood). */
 	uint32_t pongs_per_sec;
 };
 
-/* 200 ms / 10 s / 2 s / 5 s / 10 s / 1 s / 3 / 10 % / 50 % / 30 % / 50. */
+/* 200 ms / 10 s / 2 s / 5 s / 10 s / 1 s / 3 / 10 % / 50 % / 30 % / 10 ms / 50. */
 extern const struct path_config path_config_default;
 
 enum {
@@ -153,6 +155,10 @@ enum probe_verdict path_input(struct path_table *t, const uint8_t *pkt, size_t l
 
 /* Sends what is due; returns the next deadline (UINT64_MAX: none). */
 uint64_t path_timer(struct path_table *t, uint64_t now_ns);
+
+/* Whether candidate c (measured) should replace the current path cur, by the rules above. */
+bool path_prefers(const struct path_config *cfg, const struct path_candidate *c,
+                  const struct path_candidate *cur);
 
 /* The current path of a peer (direct, or through a relay), or NULL. */
 const struct path_candidate *path_current(const struct path_table *t, size_t peer);

@@ -41,7 +41,7 @@ static void usage(FILE *f)
 	    "  --auth-rate N            /auth requests per second per client address, 0 for no\n"
 	    "                           limit (%d; bursts of twice that)\n"
 	    "  --heartbeat-flush DUR    how often heartbeats are written (1s)\n"
-	    "  --events-ping DUR        keepalive comment on event streams (15s)\n"
+	    "  --events-ping DUR        keepalive comment on event streams, 100ms-30s (15s)\n"
 	    "  --log-level LEVEL        error, info or debug (info)\n"
 	    "  --stun ADDR:PORT         answer STUN there (the --listen address, port 3478);\n"
 	    "                           `none' for no STUN server\n"
@@ -190,7 +190,9 @@ int main(int argc, char **argv)
 			ok = parse_duration(optarg, &cfg.heartbeat_flush_ms);
 			break;
 		case OPT_EVENTS_PING:
-			ok = parse_duration(optarg, &cfg.events_ping_ms);
+			/* Clients give up on a stream silent for 45 s. */
+			ok = parse_duration(optarg, &cfg.events_ping_ms) &&
+			     cfg.events_ping_ms >= 100 && cfg.events_ping_ms <= 30000;
 			break;
 		case OPT_LOG_LEVEL:
 			ok = log_level_parse(optarg, &level);

@@ -86,12 +86,18 @@ path_of() {
 	cli "$1" --json peers | jq -r --arg n "$2" '.peers[] | select(.name == $n) | .path'
 }
 
-# dump_logs: the daemons' and the server's last lines, after a failure.
+# dump_logs: the daemons' and the server's last lines, and what each running
+# daemon knows of its peers' paths, after a failure.
 dump_logs() {
-	local f
+	local f k
 	for f in "$LAB_DIR"/*.log; do
 		echo "---- $f"
-		tail -n 40 "$f"
+		tail -n 60 "$f"
+	done
+	for k in "${!DPID[@]}"; do
+		kill -0 "${DPID[$k]}" 2>/dev/null || continue
+		echo "---- host $k: lanrage --json peers"
+		cli "$k" --json peers 2>&1 | jq -c '.peers[] | {name, state, path, candidates}' 2>&1 || true
 	done
 }
 

@@ -75,6 +75,7 @@ cli 3 peers | tee "$LAB_DIR/peers3.txt"
 [ "$(path_of 3 player4)" = relay ] || fail "symmetric and symmetric should be relayed"
 [ "$(path_of 4 player3)" = relay ] || fail "symmetric and symmetric should be relayed (host 4)"
 [ "$(path_of 2 player3)" = relay ] || fail "port-restricted and symmetric should be relayed"
+grep -Eq "player4 .* relay \(lab-[12]\)" "$LAB_DIR/peers3.txt" || fail "lanrage peers does not name the relay"
 
 step "a TCP transfer between the two symmetric NATs, through the relay"
 head -c 4000000 /dev/urandom >"$LAB_DIR/blob"

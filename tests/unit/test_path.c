@@ -606,12 +606,57 @@ static void test_hostile(void **state)
 	traversal_clear(&m[1].trav);
 }
 
+/* Which path wins, by RTT: direct over relayed unless clearly slower, in percent and in ms. */
+static void test_prefers(void **state)
+{
+	static const struct {
+		bool c_relayed, cur_relayed;
+		double c_ms, cur_ms;
+		bool wins;
+	} cases[] = {
+		/* direct replacing a relay: within 50 % or within 10 ms */
+		{ false, true, 30, 20, true },     { false, true, 31, 20, false },
+		{ false, true, 60, 20, false },    { false, true, 4.1, 1.2, true },
+		{ false, true, 11, 1, true },      { false, true, 12, 1, false },
+		{ false, true, 160, 100, false },  { false, true, 150, 100, true },
+		/* a relay replacing direct: 30 % faster and 10 ms faster */
+		{ true, false, 60, 100, true },    { true, false, 75, 100, false },
+		{ true, false, 1, 4, false },      { true, false, 20, 35, true },
+		{ true, false, 20, 29, false },
+		/* same kind: 10 % faster */
+		{ false, false, 8.9, 10, true },   { false, false, 9.1, 10, false },
+		{ true, true, 89, 100, true },     { true, true, 95, 100, false },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct path_candidate c = { 0 }, cur = { 0 };
+		static const uint8_t hdr[RELAY_DATA_HDR_LEN] = { RELAY_DATA, 0, 0, 0, 1 };
+		struct addr a = sim_addr("198.51.100.2:51820");
+
+		if (cases[i].c_relayed)
+			endpoint_relayed(&c.ep, &a, hdr, sizeof(hdr));
+		else
+			endpoint_from_addr(&c.ep, &a);
+		if (cases[i].cur_relayed)
+			endpoint_relayed(&cur.ep, &a, hdr, sizeof(hdr));
+		else
+			endpoint_from_addr(&cur.ep, &a);
+		c.srtt_ns = (uint64_t)(cases[i].c_ms * MS);
+		cur.srtt_ns = (uint64_t)(cases[i].cur_ms * MS);
+		if (path_prefers(&path_config_default, &c, &cur) != cases[i].wins)
+			fail_msg("case %zu: %s %.1f ms vs %s %.1f ms should %s", i,
+			         cases[i].c_relayed ? "relayed" : "direct", cases[i].c_ms,
+			         cases[i].cur_relayed ? "relayed" : "direct", cases[i].cur_ms,
+			         cases[i].wins ? "win" : "lose");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe_codec), cmocka_unit_test(test_punch_matrix),
 		cmocka_unit_test(test_best_path),   cmocka_unit_test(test_relay_path),
-		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_hostile),     cmocka_unit_test(test_prefers),
 	};
 
 	if (!rand_init())
