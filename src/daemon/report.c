@@ -74,6 +74,7 @@ static json_t *self_json(struct daemon *d)
 	json_object_set_new(o, "last_handshake", json_null());
 	json_object_set_new(o, "rx_bytes", json_integer(0));
 	json_object_set_new(o, "tx_bytes", json_integer(0));
+	json_object_set_new(o, "candidates", json_array());
 	return o;
 }
 

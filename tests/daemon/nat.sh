@@ -76,6 +76,10 @@ cli 3 peers | tee "$LAB_DIR/peers3.txt"
 [ "$(path_of 4 player3)" = relay ] || fail "symmetric and symmetric should be relayed (host 4)"
 [ "$(path_of 2 player3)" = relay ] || fail "port-restricted and symmetric should be relayed"
 grep -Eq "player4 .* relay \(lab-[12]\)" "$LAB_DIR/peers3.txt" || fail "lanrage peers does not name the relay"
+cli 3 --json peers | jq -e '.peers[] | select(.name == "player4") | .candidates |
+	(any(.kind == "relay" and .current and .pongs > 0) and
+	 any(.kind == "reflexive" and .pings > 0 and .pongs == 0))' >/dev/null ||
+	fail "the relayed pair's candidates should show the relay answering and the direct address not"
 
 step "a TCP transfer between the two symmetric NATs, through the relay"
 head -c 4000000 /dev/urandom >"$LAB_DIR/blob"
