@@ -562,8 +562,8 @@ static json_t *candidates_json(const struct conn_manager *cm, const struct conn 
 		    json_pack("{s:s, s:s, s:o, s:b, s:I, s:I, s:o}", "endpoint",
 		              endpoint_format(&k->ep, buf), "kind", cand_kind_name(k->kind),
 		              "relay", relay ? json_string(relay) : json_null(), "current",
-		              k == cur, "pings", (json_int_t)k->pings, "pongs", (json_int_t)k->pongs,
-		              "rtt_ms",
+		              k == cur, "pings", (json_int_t)k->pings, "pongs",
+		              (json_int_t)k->pongs, "rtt_ms",
 		              k->pongs ? json_real((double)k->srtt_ns / NS_PER_MS) : json_null()));
 	}
 	return list;

@@ -51,7 +51,8 @@ struct path_config {
 	 * faster. */
 	uint32_t direct_bias_percent;
 	uint32_t relay_switch_percent;
-	/* ...and, both ways, by at least this much: small RTTs jitter by multiples of themselves. */
+	/* ...and, both ways, by at least this much: small RTTs jitter by multiples of themselves.
+	 */
 	uint32_t direct_bias_ms;
 	/* Pongs per peer and second, at most (an authenticated member can still flood). */
 	uint32_t pongs_per_sec;

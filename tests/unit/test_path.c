@@ -615,17 +615,25 @@ static void test_prefers(void **state)
 		bool wins;
 	} cases[] = {
 		/* direct replacing a relay: within 50 % or within 10 ms */
-		{ false, true, 30, 20, true },     { false, true, 31, 20, false },
-		{ false, true, 60, 20, false },    { false, true, 4.1, 1.2, true },
-		{ false, true, 11, 1, true },      { false, true, 12, 1, false },
-		{ false, true, 160, 100, false },  { false, true, 150, 100, true },
+		{ false, true, 30, 20, true },
+		{ false, true, 31, 20, false },
+		{ false, true, 60, 20, false },
+		{ false, true, 4.1, 1.2, true },
+		{ false, true, 11, 1, true },
+		{ false, true, 12, 1, false },
+		{ false, true, 160, 100, false },
+		{ false, true, 150, 100, true },
 		/* a relay replacing direct: 30 % faster and 10 ms faster */
-		{ true, false, 60, 100, true },    { true, false, 75, 100, false },
-		{ true, false, 1, 4, false },      { true, false, 20, 35, true },
+		{ true, false, 60, 100, true },
+		{ true, false, 75, 100, false },
+		{ true, false, 1, 4, false },
+		{ true, false, 20, 35, true },
 		{ true, false, 20, 29, false },
 		/* same kind: 10 % faster */
-		{ false, false, 8.9, 10, true },   { false, false, 9.1, 10, false },
-		{ true, true, 89, 100, true },     { true, true, 95, 100, false },
+		{ false, false, 8.9, 10, true },
+		{ false, false, 9.1, 10, false },
+		{ true, true, 89, 100, true },
+		{ true, true, 95, 100, false },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
