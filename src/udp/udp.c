@@ -235,53 +235,143 @@ int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n)
 	return got;
 }
 
-/* A batch of datagrams to send, in kernel form: those with a usable address; idx maps back. */
+/*
+ * A batch of datagrams to send, in kernel form: one message per datagram, or,
+ * on a GSO socket, per run of datagrams to one address that are all seg bytes
+ * but the last (UDP_SEGMENT: the kernel builds one packet and cuts it as late
+ * as it can, and a GRO receiver may take the run whole).  first and count map
+ * messages back to pkts; datagrams without a usable address are left out.
+ */
 struct out_batch {
 	struct mmsghdr msgs[MAX_BATCH];
 	struct iovec iov[MAX_BATCH];
 	struct sockaddr_in6 names[MAX_BATCH];
-	int idx[MAX_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl[MAX_BATCH];
+	int first[MAX_BATCH], count[MAX_BATCH];
 	int m;
 };
+
+/* How many of pkts[i..n) can follow pkts[i] in one GSO message. */
+static int gso_run(const struct udp_pkt *pkts, int i, int n)
+{
+	size_t seg = pkts[i].len, total = seg;
+	int j = i + 1;
+
+	while (j < n && j - i < UDP_GSO_MAX_SEGS && pkts[j].len && pkts[j].len <= seg &&
+	       total + pkts[j].len <= UDP_MAX_PAYLOAD && addr_equal(&pkts[j].addr, &pkts[i].addr)) {
+		total += pkts[j].len;
+		/* Only the last piece may be shorter. */
+		if (pkts[j++].len < seg)
+			break;
+	}
+	return j - i;
+}
 
 static void fill_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n, struct out_batch *b,
                        bool *failed)
 {
-	b->m = 0;
-	for (int i = 0; i < n && i < MAX_BATCH; i++) {
-		int m = b->m;
-		socklen_t len = to_sockaddr(s, &pkts[i].addr, &b->names[m]);
+	int k = 0;
 
-		if (failed)
-			failed[i] = !len;
-		if (!len)
+	if (n > MAX_BATCH)
+		n = MAX_BATCH;
+	b->m = 0;
+	for (int i = 0; i < n;) {
+		int m = b->m, run;
+		socklen_t len = to_sockaddr(s, &pkts[i].addr, &b->names[m]);
+		struct msghdr *h = &b->msgs[m].msg_hdr;
+
+		if (!len) {
+			if (failed)
+				failed[i] = true;
+			i++;
 			continue;
-		b->iov[m].iov_base = pkts[i].data;
-		b->iov[m].iov_len = pkts[i].len;
-		memset(&b->msgs[m].msg_hdr, 0, sizeof(b->msgs[m].msg_hdr));
-		b->msgs[m].msg_hdr.msg_iov = &b->iov[m];
-		b->msgs[m].msg_hdr.msg_iovlen = 1;
-		b->msgs[m].msg_hdr.msg_name = &b->names[m];
-		b->msgs[m].msg_hdr.msg_namelen = len;
-		b->idx[b->m++] = i;
+		}
+		run = s->gso && pkts[i].len ? gso_run(pkts, i, n) : 1;
+		memset(h, 0, sizeof(*h));
+		h->msg_iov = &b->iov[k];
+		h->msg_iovlen = (size_t)run;
+		h->msg_name = &b->names[m];
+		h->msg_namelen = len;
+		if (run > 1) {
+			struct cmsghdr *c;
+			uint16_t seg = (uint16_t)pkts[i].len;
+
+			h->msg_control = b->ctl[m].buf;
+			h->msg_controllen = sizeof(b->ctl[m].buf);
+			c = CMSG_FIRSTHDR(h);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		}
+		for (int j = 0; j < run; j++, k++) {
+			b->iov[k].iov_base = pkts[i + j].data;
+			b->iov[k].iov_len = pkts[i + j].len;
+			if (failed)
+				failed[i + j] = false;
+		}
+		b->first[m] = i;
+		b->count[m] = run;
+		b->m++;
+		i += run;
 	}
+}
+
+/*
+ * Message idx of b was refused with err.  A GSO message that the path cannot
+ * take whole (EINVAL: a piece over the path MTU; EIO: no checksum offload)
+ * goes again one datagram at a time.  Returns how many of its datagrams went;
+ * flags the others in failed (may be NULL).
+ */
+static int send_apart(struct udp_socket *s, struct out_batch *b, int idx, int err, bool *failed)
+{
+	struct msghdr one = b->msgs[idx].msg_hdr;
+	bool retry = b->count[idx] > 1 && (err == EINVAL || err == EIO || err == EMSGSIZE);
+	int sent = 0;
+
+	one.msg_control = NULL;
+	one.msg_controllen = 0;
+	one.msg_iovlen = 1;
+	for (int j = 0; j < b->count[idx]; j++) {
+		bool ok;
+
+		one.msg_iov = b->msgs[idx].msg_hdr.msg_iov + j;
+		ok = retry && sendmsg(s->fd, &one, MSG_DONTWAIT) >= 0;
+		sent += ok;
+		if (failed)
+			failed[b->first[idx] + j] = !ok;
+	}
+	return sent;
+}
+
+static int datagrams(const struct out_batch *b, int from, int msgs)
+{
+	int n = 0;
+
+	for (int i = from; i < from + msgs; i++)
+		n += b->count[i];
+	return n;
 }
 
 int udp_send_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n)
 {
 	struct out_batch b;
-	int sent = 0;
+	int sent = 0, done = 0;
 
 	fill_batch(s, pkts, n, &b, NULL);
-	while (sent < b.m) {
-		int r = sendmmsg(s->fd, b.msgs + sent, (unsigned)(b.m - sent), MSG_DONTWAIT);
+	while (done < b.m) {
+		int r = sendmmsg(s->fd, b.msgs + done, (unsigned)(b.m - done), MSG_DONTWAIT);
 
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			/* One bad datagram (e.g. unreachable) must not block the rest. */
+			/* One bad message (e.g. unreachable) must not block the rest. */
 			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				sent++;
+				sent += send_apart(s, &b, done, errno, NULL);
+				done++;
 				continue;
 			}
 			/* A full send buffer: wait a little for room (backpressure), then give up.
@@ -290,7 +380,8 @@ int udp_send_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n)
 				break;
 			continue;
 		}
-		sent += r;
+		sent += datagrams(&b, done, r);
+		done += r;
 	}
 	return sent;
 }
@@ -338,13 +429,12 @@ int udp_send_batch_nowait(struct udp_socket *s, const struct udp_pkt *pkts, int 
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			/* sendmmsg stops at the first datagram refused: skip it, go on. */
-			if (failed)
-				failed[b.idx[done]] = true;
+			/* sendmmsg stops at the first message refused: skip it, go on. */
+			sent += send_apart(s, &b, done, errno, failed);
 			done++;
 			continue;
 		}
-		sent += r;
+		sent += datagrams(&b, done, r);
 		done += r;
 	}
 	return sent;

@@ -1,0 +1,149 @@
+/* test_udp.c - batched sends over loopback: every datagram arrives whole and in order; on a GSO
+ * socket, runs to one address leave as one and a GRO receiver takes them as one. */
+#include "test.h"
+
+#include <poll.h>
+#include <string.h>
+
+#include "udp/udp.h"
+#include "util/addr.h"
+
+enum { N = 40, BIG = 65536 };
+
+static uint8_t out[N][1500];
+static uint8_t in[N][BIG];
+
+/* Datagram i: its index, then a pattern. */
+static size_t fill(size_t i, size_t len)
+{
+	out[i][0] = (uint8_t)i;
+	for (size_t j = 1; j < len; j++)
+		out[i][j] = (uint8_t)(i * 7 + j);
+	return len;
+}
+
+/*
+ * Receives until the datagrams in expect[] (indices into out, with lengths)
+ * have arrived, in that order, or a 5 s deadline; returns how many did and
+ * counts reads that held a run of several (GRO).
+ */
+static size_t receive(struct udp_socket *s, const size_t *expect, const size_t *lens, size_t want,
+                      size_t *runs)
+{
+	size_t got = 0;
+
+	*runs = 0;
+	while (got < want) {
+		struct udp_pkt pkts[N];
+		int n;
+
+		if (poll(&(struct pollfd){ .fd = s->fd, .events = POLLIN }, 1, 5000) <= 0)
+			break;
+		for (int i = 0; i < N; i++)
+			pkts[i] = (struct udp_pkt){ .data = in[i], .cap = BIG };
+		n = udp_recv_batch(s, pkts, N);
+		assert_true(n >= 0);
+		for (int i = 0; i < n; i++) {
+			size_t seg = pkts[i].seg ? pkts[i].seg : pkts[i].len;
+
+			*runs += pkts[i].seg != 0;
+			for (size_t off = 0; off < pkts[i].len; off += seg) {
+				size_t len = pkts[i].len - off < seg ? pkts[i].len - off : seg;
+
+				assert_true(got < want);
+				assert_int_equal(len, lens[got]);
+				assert_memory_equal(pkts[i].data + off, out[expect[got]], len);
+				got++;
+			}
+		}
+	}
+	return got;
+}
+
+static void open_pair(struct udp_socket *tx, struct udp_socket *rx, bool gro, struct addr *to)
+{
+	struct addr lo;
+
+	assert_true(addr_parse(&lo, "127.0.0.1:0", NULL));
+	assert_int_equal(udp_open_addr(tx, &lo, 0, false), 0);
+	assert_int_equal(udp_open_addr(rx, &lo, 1 << 22, gro), 0);
+	*to = lo;
+	to->in4.sin_port = htons(rx->port);
+}
+
+/* 1200-byte datagrams, a 300-byte one ending that run, then 128-byte ones. */
+static void mixed_sizes(bool gro)
+{
+	struct udp_socket tx, rx;
+	struct udp_pkt pkts[N];
+	size_t expect[N], lens[N], runs;
+	struct addr to;
+
+	open_pair(&tx, &rx, gro, &to);
+	for (size_t i = 0; i < N; i++) {
+		lens[i] = fill(i, i < 20 ? 1200 : i == 20 ? 300 : 128);
+		expect[i] = i;
+		pkts[i] = (struct udp_pkt){ .data = out[i], .len = lens[i], .addr = to };
+	}
+	assert_int_equal(udp_send_batch(&tx, pkts, N), N);
+	assert_int_equal(receive(&rx, expect, lens, N, &runs), N);
+	if (gro && tx.gso && rx.gro)
+		assert_true(runs >= 2); /* the 1200s (with the 300) and the 128s */
+	else
+		assert_int_equal(runs, 0);
+	udp_close(&tx);
+	udp_close(&rx);
+}
+
+static void test_plain_receiver(void **state)
+{
+	(void)state;
+	mixed_sizes(false);
+}
+
+static void test_gro_receiver(void **state)
+{
+	(void)state;
+	mixed_sizes(true);
+}
+
+/* Destinations alternate, one has no usable address: each socket gets its own, in order. */
+static void test_interleaved(void **state)
+{
+	struct udp_socket tx, rx[2];
+	struct udp_pkt pkts[10];
+	size_t expect[2][5], lens[2][5], runs;
+	bool failed[10];
+	struct addr to[2];
+
+	(void)state;
+	open_pair(&tx, &rx[0], true, &to[0]);
+	udp_close(&tx);
+	open_pair(&tx, &rx[1], true, &to[1]);
+	for (size_t i = 0; i < 10; i++) {
+		pkts[i] =
+		    (struct udp_pkt){ .data = out[i], .len = fill(i, 200), .addr = to[i % 2] };
+		expect[i % 2][i / 2] = i;
+		lens[i % 2][i / 2] = 200;
+	}
+	pkts[9].addr.sa.sa_family = AF_UNSPEC;
+	assert_int_equal(udp_send_batch_nowait(&tx, pkts, 10, failed), 9);
+	for (size_t i = 0; i < 10; i++)
+		assert_int_equal(failed[i], i == 9);
+	assert_int_equal(receive(&rx[0], expect[0], lens[0], 5, &runs), 5);
+	assert_int_equal(receive(&rx[1], expect[1], lens[1], 4, &runs), 4);
+	udp_close(&tx);
+	udp_close(&rx[0]);
+	udp_close(&rx[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plain_receiver),
+		cmocka_unit_test(test_gro_receiver),
+		cmocka_unit_test(test_interleaved),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
