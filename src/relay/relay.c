@@ -154,7 +154,7 @@ static int relay_batch(struct relay *r)
 	int64_t wall_ms;
 	int n, m = 0;
 
-	n = udp_recv_batch(&r->sock, r->rx_pkts, RELAY_BATCH);
+	n = udp_recv_prepared(&r->sock, &r->rx_batch);
 	if (n <= 0)
 		return n;
 	now_ns = now_mono_ns();
@@ -354,6 +354,7 @@ int relay_start(struct relay *r, const struct relay_config *cfg, struct event_ba
 		r->rx_pkts[i].data = r->bufs + (size_t)i * RELAY_SLOT;
 		r->rx_pkts[i].cap = RELAY_DATA_HDR_LEN + RELAY_PAYLOAD_MAX;
 	}
+	udp_rx_init(&r->rx_batch, r->rx_pkts, RELAY_BATCH);
 	ec.max_clients = cfg->max_clients;
 	ec.stale_ns = cfg->stale_ms * NS_PER_MS;
 	ec.rate_pps = cfg->rate_pps;

@@ -43,6 +43,7 @@ struct relay {
 	bool announcing;
 	uint8_t *bufs;
 	struct udp_pkt rx_pkts[RELAY_BATCH], tx_pkts[RELAY_BATCH];
+	struct udp_rx rx_batch; /* descriptors for rx_pkts, set up once */
 	struct engine_out outs[RELAY_BATCH];
 	bool tx_failed[RELAY_BATCH];
 	bool tx_forward[RELAY_BATCH];

@@ -195,44 +195,57 @@ static size_t gro_size(struct msghdr *m)
 	return 0;
 }
 
-int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n)
+void udp_rx_init(struct udp_rx *rx, struct udp_pkt *pkts, int n)
 {
-	struct mmsghdr msgs[MAX_BATCH];
-	struct iovec iov[MAX_BATCH];
-	struct sockaddr_in6 names[MAX_BATCH];
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl[MAX_BATCH];
-	int got;
-
-	if (n > MAX_BATCH)
-		n = MAX_BATCH;
+	if (n > UDP_RECV_MAX)
+		n = UDP_RECV_MAX;
+	rx->pkts = pkts;
+	rx->n = n;
 	for (int i = 0; i < n; i++) {
-		iov[i].iov_base = pkts[i].data;
-		iov[i].iov_len = pkts[i].cap;
-		memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		msgs[i].msg_hdr.msg_name = &names[i];
-		msgs[i].msg_hdr.msg_namelen = sizeof(names[i]);
-		if (s->gro) {
-			msgs[i].msg_hdr.msg_control = ctl[i].buf;
-			msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
-		}
+		struct msghdr *h = &rx->msgs[i].msg_hdr;
+
+		rx->iov[i].iov_base = pkts[i].data;
+		rx->iov[i].iov_len = pkts[i].cap;
+		memset(h, 0, sizeof(*h));
+		h->msg_iov = &rx->iov[i];
+		h->msg_iovlen = 1;
+		h->msg_name = &rx->names[i];
+		h->msg_namelen = sizeof(rx->names[i]);
+		h->msg_control = rx->ctl[i].buf;
+		h->msg_controllen = sizeof(rx->ctl[i].buf);
 	}
-	got = recvmmsg(s->fd, msgs, (unsigned)n, MSG_DONTWAIT, NULL);
+}
+
+int udp_recv_prepared(struct udp_socket *s, struct udp_rx *rx)
+{
+	int got = recvmmsg(s->fd, rx->msgs, (unsigned)rx->n, MSG_DONTWAIT, NULL);
+
 	if (got < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 	for (int i = 0; i < got; i++) {
+		struct msghdr *h = &rx->msgs[i].msg_hdr;
+		struct udp_pkt *p = &rx->pkts[i];
+
 		/* A datagram larger than the slot is truncated; mark it so it is dropped. */
-		pkts[i].len = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len;
-		pkts[i].seg = s->gro ? gro_size(&msgs[i].msg_hdr) : 0;
-		if (pkts[i].seg >= pkts[i].len)
-			pkts[i].seg = 0;
-		from_sockaddr(&pkts[i].addr, &names[i], msgs[i].msg_hdr.msg_namelen);
+		p->len = (h->msg_flags & MSG_TRUNC) ? 0 : rx->msgs[i].msg_len;
+		p->seg = s->gro ? gro_size(h) : 0;
+		if (p->seg >= p->len)
+			p->seg = 0;
+		from_sockaddr(&p->addr, &rx->names[i], h->msg_namelen);
+		/* Only what the kernel wrote needs resetting for the next call. */
+		h->msg_namelen = sizeof(rx->names[i]);
+		h->msg_controllen = sizeof(rx->ctl[i].buf);
+		h->msg_flags = 0;
 	}
 	return got;
+}
+
+int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n)
+{
+	struct udp_rx rx;
+
+	udp_rx_init(&rx, pkts, n);
+	return udp_recv_prepared(s, &rx);
 }
 
 /*

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "util/addr.h"
@@ -62,6 +64,27 @@ int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark) WARN_UNUSED;
 
 /* Receives up to n datagrams without blocking: count, 0 when none wait, or -errno. */
 int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n);
+
+/*
+ * The same with the kernel's descriptors set up once, for a loop that polls
+ * often (most calls find nothing, or a GRO run or two): udp_rx_init binds rx
+ * to pkts[0..n) (n at most UDP_RECV_MAX; their data and cap must not change
+ * after), udp_recv_prepared fills pkts[0..count) as udp_recv_batch does.
+ */
+enum { UDP_RECV_MAX = 128 };
+struct udp_rx {
+	struct udp_pkt *pkts;
+	int n;
+	struct mmsghdr msgs[UDP_RECV_MAX];
+	struct iovec iov[UDP_RECV_MAX];
+	struct sockaddr_in6 names[UDP_RECV_MAX];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl[UDP_RECV_MAX];
+};
+void udp_rx_init(struct udp_rx *rx, struct udp_pkt *pkts, int n);
+int udp_recv_prepared(struct udp_socket *s, struct udp_rx *rx);
 /*
  * Sends n datagrams, each to its addr; on a GSO socket, runs of equal-sized
  * ones to the same address go as one.  Returns how many datagrams went.

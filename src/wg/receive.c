@@ -239,7 +239,8 @@ bool receive_io_init(struct worker_io *io)
 
 	io->rx_bufs = malloc((size_t)WORKER_BATCH * cap);
 	io->gro = malloc(sizeof(*io->gro));
-	if (!io->rx_bufs || !io->gro) {
+	io->rx = malloc(sizeof(*io->rx));
+	if (!io->rx_bufs || !io->gro || !io->rx) {
 		receive_io_clear(io);
 		return false;
 	}
@@ -249,6 +250,7 @@ bool receive_io_init(struct worker_io *io)
 	for (int i = 0; i < WORKER_BATCH; i++)
 		io->rx_pkts[i] =
 		    (struct udp_pkt){ .data = io->rx_bufs + (size_t)i * cap, .cap = cap };
+	udp_rx_init(io->rx, io->rx_pkts, WORKER_BATCH);
 	return true;
 }
 
@@ -256,8 +258,10 @@ void receive_io_clear(struct worker_io *io)
 {
 	free(io->rx_bufs);
 	free(io->gro);
+	free(io->rx);
 	io->rx_bufs = NULL;
 	io->gro = NULL;
+	io->rx = NULL;
 }
 
 int receive_from_udp(struct worker_io *io, uint64_t now_ns)
@@ -268,7 +272,7 @@ int receive_from_udp(struct worker_io *io, uint64_t now_ns)
 	int done = 0;
 
 	if (io->rx_next >= io->rx_n) {
-		int n = udp_recv_batch(&dev->udp[io->w->id], io->rx_pkts, WORKER_BATCH);
+		int n = udp_recv_prepared(&dev->udp[io->w->id], io->rx);
 
 		if (n <= 0) {
 			if (n < 0)

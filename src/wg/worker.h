@@ -37,6 +37,7 @@ struct worker_io {
 	int tx_n;
 	uint8_t *rx_bufs;
 	struct udp_pkt rx_pkts[WORKER_BATCH];
+	struct udp_rx *rx; /* the kernel's descriptors for rx_pkts, set up once */
 	int rx_n, rx_next; /* slots read; the first not yet handled */
 	size_t rx_off;     /* how far into rx_pkts[rx_next]'s run */
 	struct gro *gro;   /* decrypted packets waiting to be written */
