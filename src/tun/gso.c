@@ -143,3 +143,20 @@ size_t gso_segment(const struct gso_packet *g, unsigned i, uint8_t *out, size_t 
 	be16_store(l4 + (g->proto == 6 ? 16 : 6), check);
 	return total;
 }
+
+bool ip_is_tcp_data(const uint8_t *p, size_t len)
+{
+	size_t l3, total;
+
+	if (len >= 20 && p[0] >> 4 == 4 && p[9] == 6) {
+		l3 = (size_t)(p[0] & 15) * 4;
+		total = (size_t)p[2] << 8 | p[3];
+	} else if (len >= 40 && p[0] >> 4 == 6 && p[6] == 6) {
+		l3 = 40;
+		total = 40 + ((size_t)p[4] << 8 | p[5]);
+	} else {
+		return false;
+	}
+	/* A segment with no payload (a pure ACK, SYN, FIN) carries no data to reorder. */
+	return len < l3 + 20 || total > l3 + (size_t)(p[l3 + 12] >> 4) * 4;
+}

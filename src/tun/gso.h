@@ -39,4 +39,11 @@ bool gso_parse(struct gso_packet *g, const struct vnet_hdr *vh, const uint8_t *p
  */
 size_t gso_segment(const struct gso_packet *g, unsigned i, uint8_t *out, size_t cap);
 
+/*
+ * Whether an IP packet is a TCP segment carrying data: bulk, which must stay
+ * in order behind the rest of its flow and may wait (or, under AQM, be
+ * dropped); a pure ACK, SYN or FIN, and anything not TCP, is interactive.
+ */
+bool ip_is_tcp_data(const uint8_t *p, size_t len);
+
 #endif

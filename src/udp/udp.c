@@ -12,6 +12,16 @@
 
 enum { MAX_BATCH = 128 };
 
+int udp_enable_timestamps(struct udp_socket *s)
+{
+	int on = 1;
+
+	if (setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) < 0)
+		return -errno;
+	s->stamps = true;
+	return 0;
+}
+
 int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark)
 {
 	if (setsockopt(s->fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)
@@ -75,6 +85,7 @@ static int bind_family(struct udp_socket *s, int family, uint16_t port, bool gro
 	/* Segmentation offloads where the kernel has them (Linux 4.18 and 5.0). */
 	s->gso = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &off, sizeof(off)) == 0;
 	s->gro = gro && setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
+	s->stamps = false;
 	s->fd = fd;
 	s->family = family;
 	s->port = ntohs(family == AF_INET6 ? sa.in6.sin6_port : sa.in4.sin_port);
@@ -181,18 +192,24 @@ static void from_sockaddr(struct addr *out, const struct sockaddr_in6 *sa, sockl
 		addr_clear(out);
 }
 
-/* The GRO segment size a received message carries, or 0. */
-static size_t gro_size(struct msghdr *m)
+/* What a received message's control data says: its GRO segment size and the kernel's stamp. */
+static void read_cmsgs(struct msghdr *m, struct udp_pkt *p)
 {
+	p->seg = 0;
+	p->rx_wall_ns = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
 		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
 			int v;
 
 			memcpy(&v, CMSG_DATA(c), sizeof(v));
-			return v > 0 ? (size_t)v : 0;
+			p->seg = v > 0 ? (size_t)v : 0;
+		} else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			p->rx_wall_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 		}
 	}
-	return 0;
 }
 
 void udp_rx_init(struct udp_rx *rx, struct udp_pkt *pkts, int n)
@@ -228,7 +245,7 @@ int udp_recv_prepared(struct udp_socket *s, struct udp_rx *rx)
 
 		/* A datagram larger than the slot is truncated; mark it so it is dropped. */
 		p->len = (h->msg_flags & MSG_TRUNC) ? 0 : rx->msgs[i].msg_len;
-		p->seg = s->gro ? gro_size(h) : 0;
+		read_cmsgs(h, p);
 		if (p->seg >= p->len)
 			p->seg = 0;
 		from_sockaddr(&p->addr, &rx->names[i], h->msg_namelen);

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "util/addr.h"
 #include "util/endpoint.h"
@@ -22,8 +23,9 @@ struct udp_socket {
 	int fd;
 	int family; /* AF_INET6 (dual-stack) or AF_INET */
 	uint16_t port;
-	bool gso; /* sends equal-sized datagrams to one peer as one (UDP_SEGMENT) */
-	bool gro; /* receives runs of them as one (UDP_GRO): see udp_pkt.seg */
+	bool gso;    /* sends equal-sized datagrams to one peer as one (UDP_SEGMENT) */
+	bool gro;    /* receives runs of them as one (UDP_GRO): see udp_pkt.seg */
+	bool stamps; /* the kernel stamps what it receives: see udp_pkt.rx_wall_ns */
 };
 
 /*
@@ -38,6 +40,7 @@ struct udp_pkt {
 	size_t cap;
 	size_t seg;
 	struct addr addr;
+	uint64_t rx_wall_ns; /* when the kernel took it in (CLOCK_REALTIME), on a stamping socket */
 };
 
 enum { UDP_MAX_PAYLOAD = 65507, UDP_GSO_MAX_SEGS = 64 };
@@ -61,6 +64,8 @@ int udp_open(struct udp_socket *s, uint16_t port, uint32_t fwmark) WARN_UNUSED;
 int udp_open_addr(struct udp_socket *s, const struct addr *local, int buffer, bool gro) WARN_UNUSED;
 void udp_close(struct udp_socket *s);
 int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark) WARN_UNUSED;
+/* Asks the kernel to stamp each received datagram (SO_TIMESTAMPNS): 0 or -errno. */
+int udp_enable_timestamps(struct udp_socket *s) WARN_UNUSED;
 
 /* Receives up to n datagrams without blocking: count, 0 when none wait, or -errno. */
 int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n);
@@ -79,7 +84,7 @@ struct udp_rx {
 	struct iovec iov[UDP_RECV_MAX];
 	struct sockaddr_in6 names[UDP_RECV_MAX];
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct timespec))];
 		struct cmsghdr align;
 	} ctl[UDP_RECV_MAX];
 };

@@ -36,6 +36,8 @@ void wg_config_default(struct wg_config *cfg)
 	cfg->socket_buffer = WG_DEFAULT_SOCKET_BUFFER;
 	cfg->spin_us = WG_DEFAULT_SPIN_US;
 	cfg->worker_nice = WG_DEFAULT_NICE;
+	cfg->aqm_target_us = WG_DEFAULT_AQM_TARGET_US;
+	cfg->aqm_interval_us = WG_DEFAULT_AQM_INTERVAL_US;
 }
 
 void wg_timing_scale(struct wg_timing *t, unsigned scale)
@@ -250,7 +252,16 @@ err_dev:
 
 static int open_sockets(struct wg_device *dev, struct udp_socket *socks, uint16_t port)
 {
-	return udp_open_group(socks, dev->n_workers, port, dev->fwmark, dev->config.socket_buffer);
+	int ret =
+	    udp_open_group(socks, dev->n_workers, port, dev->fwmark, dev->config.socket_buffer);
+
+	/* Without the kernel's stamps there is no sojourn to measure: no AQM, nothing else lost. */
+	for (int i = 0; ret == 0 && dev->config.aqm_target_us && i < dev->n_workers; i++) {
+		if (udp_enable_timestamps(&socks[i]) < 0)
+			log_ratelimited(LL_INFO, "%s: no receive timestamps; queue control off",
+			                dev->tun->name);
+	}
+	return ret;
 }
 
 static void close_sockets(struct udp_socket *socks, int n)

@@ -56,6 +56,8 @@ struct wg_config {
 	int socket_buffer; /* bytes per UDP socket, each way: the longest queue we accept */
 	unsigned spin_us;  /* how long an idle worker polls before it sleeps */
 	int worker_nice;   /* the workers' nice value, so other work cannot keep them waiting */
+	/* CoDel on what waits in our sockets (codel.h): target 0 turns it off. */
+	unsigned aqm_target_us, aqm_interval_us;
 };
 
 /*
@@ -63,6 +65,7 @@ struct wg_config {
  * game (50 Hz and up) at the cost of a busy core while it plays; 0 turns it off.
  */
 enum { WG_DEFAULT_SOCKET_BUFFER = 512 << 10, WG_DEFAULT_SPIN_US = 20000, WG_DEFAULT_NICE = 0 };
+enum { WG_DEFAULT_AQM_TARGET_US = 500, WG_DEFAULT_AQM_INTERVAL_US = 10000 };
 void wg_config_default(struct wg_config *cfg);
 
 enum wg_timer_id {
@@ -135,7 +138,7 @@ struct wg_peer {
 	X(rx_data) X(rx_keepalive) X(rx_short) X(rx_unknown) X(rx_no_keypair)   \
 	X(rx_expired) X(rx_bad_auth) X(rx_replay) X(rx_bad_inner)               \
 	X(rx_not_allowed) X(rx_handshake) X(rx_other) X(rx_tun_failed)          \
-	X(rx_queue_full)                                                        \
+	X(rx_queue_full) X(rx_aqm_dropped)                                      \
 	X(tx_data) X(tx_keepalive) X(tx_no_route) X(tx_no_endpoint)             \
 	X(tx_bad_packet) X(tx_staged) X(tx_staged_dropped) X(tx_send_failed)    \
 	X(hs_bad_mac) X(hs_cookie_sent) X(hs_ratelimited) X(hs_rejected)        \

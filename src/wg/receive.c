@@ -10,6 +10,7 @@
 #include "crypto/aead.h"
 #include "crypto/key.h"
 #include "nat/relay_wire.h"
+#include "tun/gso.h"
 #include "util/log.h"
 #include "util/now.h"
 #include "wg/peer.h"
@@ -133,6 +134,12 @@ static void receive_data(struct worker_io *io, const struct kp_index *kpi,
 		STAT(dev, rx_not_allowed);
 		return;
 	}
+	/* Bulk that waited too long in our socket: CoDel may drop it, so that TCP slows down. */
+	if (io->rx_sojourn_ns && ip_is_tcp_data(msg->encrypted, inner_len) &&
+	    codel_should_drop(&io->codel, io->rx_sojourn_ns, now_ns)) {
+		STAT(dev, rx_aqm_dropped);
+		return;
+	}
 	/* Queued for the TUN; the batch's flush joins runs of TCP segments into one write. */
 	if (!gro_add(io->gro, msg->encrypted, inner_len)) {
 		receive_flush(io);
@@ -228,6 +235,7 @@ void receive_datagram(struct worker_io *io, uint8_t *data, size_t len, const str
 	struct udp_pkt p = { .data = data, .len = len, .cap = len, .addr = *src };
 	struct wg_device *dev = io->w->dev;
 
+	io->rx_sojourn_ns = 0;
 	receive_one(io, atomic_load(&dev->kp_index), atomic_load(&dev->routes), &p, now_mono_ns());
 }
 
@@ -245,6 +253,9 @@ bool receive_io_init(struct worker_io *io)
 		return false;
 	}
 	gro_init(io->gro, dev->tun->vnet, dev->tun->uso);
+	codel_init(&io->codel, (uint64_t)dev->config.aqm_target_us * 1000,
+	           (uint64_t)dev->config.aqm_interval_us * 1000);
+	io->rx_sojourn_ns = 0;
 	io->rx_n = io->rx_next = 0;
 	io->rx_off = 0;
 	for (int i = 0; i < WORKER_BATCH; i++)
@@ -269,6 +280,7 @@ int receive_from_udp(struct worker_io *io, uint64_t now_ns)
 	struct wg_device *dev = io->w->dev;
 	const struct kp_index *kpi = atomic_load(&dev->kp_index);
 	const struct allowedips *routes = atomic_load(&dev->routes);
+	uint64_t now_wall = 0;
 	int done = 0;
 
 	if (io->rx_next >= io->rx_n) {
@@ -288,6 +300,11 @@ int receive_from_udp(struct worker_io *io, uint64_t now_ns)
 	while (done < RX_TURN && io->rx_next < io->rx_n) {
 		struct udp_pkt *p = &io->rx_pkts[io->rx_next];
 		size_t seg = p->seg ? p->seg : p->len;
+
+		if (p->rx_wall_ns && !now_wall)
+			now_wall = (uint64_t)now_wall_ns();
+		io->rx_sojourn_ns =
+		    p->rx_wall_ns && now_wall > p->rx_wall_ns ? now_wall - p->rx_wall_ns : 0;
 
 		while (done < RX_TURN && io->rx_off < p->len) {
 			struct udp_pkt one = {

@@ -187,26 +187,13 @@ static int tun_gone(struct worker_io *io, ssize_t err)
 /* TCP data, which must stay in order behind the rest of its flow; everything else is not. */
 static bool bulk(const struct wg_device *dev, const uint8_t *buf, size_t len)
 {
-	const uint8_t *p = buf;
-	size_t l3, total;
-
 	if (dev->tun->vnet) {
 		if (len < VNET_HDR_LEN || buf[1] != VNET_GSO_NONE)
 			return true;
-		p += VNET_HDR_LEN;
+		buf += VNET_HDR_LEN;
 		len -= VNET_HDR_LEN;
 	}
-	if (len >= 20 && p[0] >> 4 == 4 && p[9] == 6) {
-		l3 = (size_t)(p[0] & 15) * 4;
-		total = (size_t)p[2] << 8 | p[3];
-	} else if (len >= 40 && p[0] >> 4 == 6 && p[6] == 6) {
-		l3 = 40;
-		total = 40 + ((size_t)p[4] << 8 | p[5]);
-	} else {
-		return false;
-	}
-	/* A segment with no payload (a pure ACK, SYN, FIN) carries no data to reorder. */
-	return len < l3 + 20 || total > l3 + (size_t)(p[l3 + 12] >> 4) * 4;
+	return ip_is_tcp_data(buf, len);
 }
 
 /* One read: with a vnet header, a super-packet cut into pieces and checksums completed. */

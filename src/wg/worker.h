@@ -3,6 +3,7 @@
 #define LANRAGE_WG_WORKER_H
 
 #include "tun/gro.h"
+#include "wg/codel.h"
 #include "wg/device.h"
 
 /*
@@ -37,10 +38,12 @@ struct worker_io {
 	int tx_n;
 	uint8_t *rx_bufs;
 	struct udp_pkt rx_pkts[WORKER_BATCH];
-	struct udp_rx *rx; /* the kernel's descriptors for rx_pkts, set up once */
-	int rx_n, rx_next; /* slots read; the first not yet handled */
-	size_t rx_off;     /* how far into rx_pkts[rx_next]'s run */
-	struct gro *gro;   /* decrypted packets waiting to be written */
+	struct udp_rx *rx;      /* the kernel's descriptors for rx_pkts, set up once */
+	int rx_n, rx_next;      /* slots read; the first not yet handled */
+	size_t rx_off;          /* how far into rx_pkts[rx_next]'s run */
+	struct gro *gro;        /* decrypted packets waiting to be written */
+	struct codel codel;     /* keeps bulk from queueing long in our socket */
+	uint64_t rx_sojourn_ns; /* how long the datagram being handled waited for us */
 };
 
 /* 0 or -errno. */

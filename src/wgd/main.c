@@ -177,6 +177,7 @@ static bool read_config(struct wg_config *cfg, int *queues, bool *offload)
 {
 	long long scale = 1, msgs = 0, buffer = WG_DEFAULT_SOCKET_BUFFER, spin = WG_DEFAULT_SPIN_US;
 	long long offloads = 1, nice = WG_DEFAULT_NICE;
+	long long aqm_target = WG_DEFAULT_AQM_TARGET_US, aqm_interval = WG_DEFAULT_AQM_INTERVAL_US;
 	long long workers = sysconf(_SC_NPROCESSORS_ONLN);
 	struct wg_timing *t = &cfg->timing;
 
@@ -190,13 +191,17 @@ static bool read_config(struct wg_config *cfg, int *queues, bool *offload)
 	    !env_number("LANRAGE_WG_SPIN_US", 0, 100000, &spin) ||
 	    !env_number("LANRAGE_WG_WORKERS", 1, TUN_MAX_QUEUES, &workers) ||
 	    !env_number("LANRAGE_WG_OFFLOAD", 0, 1, &offloads) ||
-	    !env_number("LANRAGE_WG_NICE", -20, 19, &nice))
+	    !env_number("LANRAGE_WG_NICE", -20, 19, &nice) ||
+	    !env_number("LANRAGE_WG_AQM_TARGET_US", 0, 1000000, &aqm_target) ||
+	    !env_number("LANRAGE_WG_AQM_INTERVAL_US", 1000, 10000000, &aqm_interval))
 		return false;
 	*offload = offloads;
 	wg_config_default(cfg);
 	cfg->socket_buffer = (int)buffer;
 	cfg->spin_us = (unsigned)spin;
 	cfg->worker_nice = (int)nice;
+	cfg->aqm_target_us = (unsigned)aqm_target;
+	cfg->aqm_interval_us = (unsigned)aqm_interval;
 	*queues = (int)workers;
 	if (scale > 1) {
 		wg_timing_scale(t, (unsigned)scale);
