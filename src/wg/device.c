@@ -38,6 +38,7 @@ void wg_config_default(struct wg_config *cfg)
 	cfg->worker_nice = WG_DEFAULT_NICE;
 	cfg->aqm_target_us = WG_DEFAULT_AQM_TARGET_US;
 	cfg->aqm_interval_us = WG_DEFAULT_AQM_INTERVAL_US;
+	cfg->aqm_min_backlog = WG_DEFAULT_AQM_MIN_BACKLOG;
 }
 
 void wg_timing_scale(struct wg_timing *t, unsigned scale)

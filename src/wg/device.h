@@ -58,6 +58,9 @@ struct wg_config {
 	int worker_nice;   /* the workers' nice value, so other work cannot keep them waiting */
 	/* CoDel on what waits in our sockets (codel.h): target 0 turns it off. */
 	unsigned aqm_target_us, aqm_interval_us;
+	/* ...judging a datagram's wait only with this many read behind it: a wait with no queue
+	 * (the worker was off the CPU) is no standing queue, and dropping would only starve TCP. */
+	unsigned aqm_min_backlog;
 };
 
 /*
@@ -65,7 +68,11 @@ struct wg_config {
  * game (50 Hz and up) at the cost of a busy core while it plays; 0 turns it off.
  */
 enum { WG_DEFAULT_SOCKET_BUFFER = 512 << 10, WG_DEFAULT_SPIN_US = 20000, WG_DEFAULT_NICE = 0 };
-enum { WG_DEFAULT_AQM_TARGET_US = 500, WG_DEFAULT_AQM_INTERVAL_US = 10000 };
+enum {
+	WG_DEFAULT_AQM_TARGET_US = 500,
+	WG_DEFAULT_AQM_INTERVAL_US = 10000,
+	WG_DEFAULT_AQM_MIN_BACKLOG = 4
+};
 void wg_config_default(struct wg_config *cfg);
 
 enum wg_timer_id {

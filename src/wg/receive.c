@@ -135,8 +135,11 @@ static void receive_data(struct worker_io *io, const struct kp_index *kpi,
 		return;
 	}
 	/* Bulk that waited too long in our socket: CoDel may drop it, so that TCP slows down. */
-	if (io->rx_sojourn_ns && ip_is_tcp_data(msg->encrypted, inner_len) &&
-	    codel_should_drop(&io->codel, io->rx_sojourn_ns, now_ns)) {
+	if (io->codel.target_ns && ip_is_tcp_data(msg->encrypted, inner_len) &&
+	    codel_should_drop(
+	        &io->codel,
+	        io->rx_backlog >= io->w->dev->config.aqm_min_backlog ? io->rx_sojourn_ns : 0,
+	        now_ns)) {
 		STAT(dev, rx_aqm_dropped);
 		return;
 	}
@@ -236,6 +239,7 @@ void receive_datagram(struct worker_io *io, uint8_t *data, size_t len, const str
 	struct wg_device *dev = io->w->dev;
 
 	io->rx_sojourn_ns = 0;
+	io->rx_backlog = 0;
 	receive_one(io, atomic_load(&dev->kp_index), atomic_load(&dev->routes), &p, now_mono_ns());
 }
 
@@ -295,6 +299,12 @@ int receive_from_udp(struct worker_io *io, uint64_t now_ns)
 		io->rx_n = n;
 		io->rx_next = 0;
 		io->rx_off = 0;
+		io->rx_backlog = 0;
+		for (int i = 0; i < n; i++) {
+			const struct udp_pkt *q = &io->rx_pkts[i];
+
+			io->rx_backlog += q->seg ? (q->len + q->seg - 1) / q->seg : 1;
+		}
 	}
 	/* One turn: RX_TURN datagrams; a run of them from one sender counts each. */
 	while (done < RX_TURN && io->rx_next < io->rx_n) {
@@ -315,6 +325,8 @@ int receive_from_udp(struct worker_io *io, uint64_t now_ns)
 
 			receive_one(io, kpi, routes, &one, now_ns);
 			io->rx_off += seg;
+			if (io->rx_backlog)
+				io->rx_backlog--;
 			done++;
 		}
 		if (io->rx_off >= p->len) {

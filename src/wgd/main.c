@@ -178,6 +178,7 @@ static bool read_config(struct wg_config *cfg, int *queues, bool *offload)
 	long long scale = 1, msgs = 0, buffer = WG_DEFAULT_SOCKET_BUFFER, spin = WG_DEFAULT_SPIN_US;
 	long long offloads = 1, nice = WG_DEFAULT_NICE;
 	long long aqm_target = WG_DEFAULT_AQM_TARGET_US, aqm_interval = WG_DEFAULT_AQM_INTERVAL_US;
+	long long aqm_backlog = WG_DEFAULT_AQM_MIN_BACKLOG;
 	long long workers = sysconf(_SC_NPROCESSORS_ONLN);
 	struct wg_timing *t = &cfg->timing;
 
@@ -193,7 +194,8 @@ static bool read_config(struct wg_config *cfg, int *queues, bool *offload)
 	    !env_number("LANRAGE_WG_OFFLOAD", 0, 1, &offloads) ||
 	    !env_number("LANRAGE_WG_NICE", -20, 19, &nice) ||
 	    !env_number("LANRAGE_WG_AQM_TARGET_US", 0, 1000000, &aqm_target) ||
-	    !env_number("LANRAGE_WG_AQM_INTERVAL_US", 1000, 10000000, &aqm_interval))
+	    !env_number("LANRAGE_WG_AQM_INTERVAL_US", 1000, 10000000, &aqm_interval) ||
+	    !env_number("LANRAGE_WG_AQM_MIN_BACKLOG", 0, 4096, &aqm_backlog))
 		return false;
 	*offload = offloads;
 	wg_config_default(cfg);
@@ -202,6 +204,7 @@ static bool read_config(struct wg_config *cfg, int *queues, bool *offload)
 	cfg->worker_nice = (int)nice;
 	cfg->aqm_target_us = (unsigned)aqm_target;
 	cfg->aqm_interval_us = (unsigned)aqm_interval;
+	cfg->aqm_min_backlog = (unsigned)aqm_backlog;
 	*queues = (int)workers;
 	if (scale > 1) {
 		wg_timing_scale(t, (unsigned)scale);
