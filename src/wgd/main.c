@@ -24,26 +24,32 @@ enum { DEFAULT_MTU = 1420 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: lanrage-wg [-f|--foreground] INTERFACE\n"
-	           "       lanrage-wg --stats INTERFACE\n"
-	           "\n"
-	           "Creates the TUN interface INTERFACE and runs a userspace WireGuard device on\n"
-	           "it, configured with `wg` over /var/run/wireguard/INTERFACE.sock, like\n"
-	           "wireguard-go.  Without -f it moves to the background once ready.\n"
-	           "--stats prints a running device's packet and drop counters.\n"
-	           "\n"
-	           "Environment:\n"
-	           "  LOG_LEVEL=error|info|debug   how much to log (default info)\n"
-	           "  WG_PROCESS_FOREGROUND=1      same as -f\n"
-	           "  LANRAGE_WG_SOCKET_DIR=DIR    socket directory (default /var/run/wireguard)\n"
-	           "  LANRAGE_WG_WORKERS=N         packet workers (default: cores, at most 4)\n"
-	           "  LANRAGE_WG_SPIN_US=N         polling after traffic before a worker sleeps\n"
-	           "                               (default 20000; 0 saves CPU, costs latency)\n"
-	           "  LANRAGE_WG_SOCKET_BUFFER=B   UDP socket buffer bytes (default 524288)\n"
-	           "  LANRAGE_WG_OFFLOAD=0|1       segmentation offloads (TSO/GSO/GRO; default 1)\n"
-	           "  LANRAGE_WG_NICE=N            the packet workers' nice value (default 0)\n"
-	           "  LANRAGE_WG_TIME_SCALE=N      tests only: run protocol timers N times faster\n"
-	           "  LANRAGE_WG_REKEY_AFTER_MESSAGES=N  tests only: rekey after N messages\n");
+	fprintf(f,
+	        "Usage: lanrage-wg [-f|--foreground] INTERFACE\n"
+	        "       lanrage-wg --stats INTERFACE\n"
+	        "\n"
+	        "Creates the TUN interface INTERFACE and runs a userspace WireGuard device on\n"
+	        "it, configured with `wg` over /var/run/wireguard/INTERFACE.sock, like\n"
+	        "wireguard-go.  Without -f it moves to the background once ready.\n"
+	        "--stats prints a running device's packet and drop counters.\n"
+	        "\n"
+	        "Environment:\n"
+	        "  LOG_LEVEL=error|info|debug   how much to log (default info)\n"
+	        "  WG_PROCESS_FOREGROUND=1      same as -f\n"
+	        "  LANRAGE_WG_SOCKET_DIR=DIR    socket directory (default /var/run/wireguard)\n"
+	        "  LANRAGE_WG_WORKERS=N         packet workers (default: cores, at most 4)\n"
+	        "  LANRAGE_WG_SPIN_US=N         polling after traffic before a worker sleeps\n"
+	        "                               (default 20000; 0 saves CPU, costs latency)\n"
+	        "  LANRAGE_WG_SOCKET_BUFFER=B   UDP socket buffer bytes (default 524288)\n"
+	        "  LANRAGE_WG_OFFLOAD=0|1       segmentation offloads (TSO/GSO/GRO; default 1)\n"
+	        "  LANRAGE_WG_NICE=N            the packet workers' nice value (default 0)\n"
+	        "  LANRAGE_WG_AQM_TARGET_US=N   queue control: drop bulk TCP that waited longer\n"
+	        "                               than this in our socket (default 500; 0 off)\n"
+	        "  LANRAGE_WG_AQM_INTERVAL_US=N ...for this long (default 10000)\n"
+	        "  LANRAGE_WG_AQM_MIN_BACKLOG=N ...with this many datagrams queued behind it "
+	        "(default 4)\n"
+	        "  LANRAGE_WG_TIME_SCALE=N      tests only: run protocol timers N times faster\n"
+	        "  LANRAGE_WG_REKEY_AFTER_MESSAGES=N  tests only: rekey after N messages\n");
 }
 
 /* Asks a running device for its counters over the UAPI socket ("stats=1"). */
