@@ -1,6 +1,8 @@
 /*
  * api_stub.c - the real local API, configuration and settings database in
- * front of a canned backend, for the CLI's tests until lanraged exists.
+ * front of a canned backend, for the CLI's option, error and exit-code tests
+ * (cli_api), which need no TUN, root or network.  What the CLI does against
+ * the real lanraged is shown by daemon_party, daemon_local and daemon_nat.
  *
  *     api_stub PORT_FILE [lanraged flags...]
  *
