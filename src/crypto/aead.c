@@ -20,7 +20,7 @@ static void ossl_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_
 	EVP_CIPHER_CTX *c = ossl_thread()->cipher;
 	int n;
 
-	if (!EVP_EncryptInit_ex2(c, ossl_algorithms()->chacha20_poly1305, key, nonce, NULL) ||
+	if (!EVP_EncryptInit_ex2(c, NULL, key, nonce, NULL) ||
 	    (adlen && !EVP_EncryptUpdate(c, NULL, &n, ad, (int)adlen)) ||
 	    !EVP_EncryptUpdate(c, dst, &n, src, (int)len) || !EVP_EncryptFinal_ex(c, dst + n, &n) ||
 	    !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, dst + len))
@@ -37,7 +37,7 @@ static bool ossl_open(uint8_t *dst, const uint8_t *src, size_t len, const uint8_
 
 	/* The tag is copied first: dst may overlap src. */
 	memcpy(tag, src + plain, AEAD_TAG_LEN);
-	if (!EVP_DecryptInit_ex2(c, ossl_algorithms()->chacha20_poly1305, key, nonce, NULL) ||
+	if (!EVP_DecryptInit_ex2(c, NULL, key, nonce, NULL) ||
 	    (adlen && !EVP_DecryptUpdate(c, NULL, &n, ad, (int)adlen)) ||
 	    !EVP_DecryptUpdate(c, dst, &n, src, (int)plain) ||
 	    !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag))

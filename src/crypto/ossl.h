@@ -14,7 +14,7 @@ struct ossl_thread {
 	EVP_MD_CTX *md;         /* BLAKE2S-256 */
 	EVP_MAC_CTX *b2mac;     /* BLAKE2SMAC */
 	EVP_MAC_CTX *hmac;      /* HMAC over BLAKE2S-256 */
-	EVP_CIPHER_CTX *cipher; /* ChaCha20-Poly1305 */
+	EVP_CIPHER_CTX *cipher; /* set up for ChaCha20-Poly1305: pass a NULL cipher */
 };
 
 struct ossl_algorithms {
