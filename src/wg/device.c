@@ -35,6 +35,8 @@ void wg_config_default(struct wg_config *cfg)
 	wg_timing_default(&cfg->timing);
 	cfg->socket_buffer = WG_DEFAULT_SOCKET_BUFFER;
 	cfg->spin_us = WG_DEFAULT_SPIN_US;
+	cfg->busy_spin_us = WG_DEFAULT_BUSY_SPIN_US;
+	cfg->predict = true;
 	cfg->worker_nice = WG_DEFAULT_NICE;
 	cfg->aqm_target_us = WG_DEFAULT_AQM_TARGET_US;
 	cfg->aqm_interval_us = WG_DEFAULT_AQM_INTERVAL_US;

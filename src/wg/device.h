@@ -53,9 +53,11 @@ void wg_timing_scale(struct wg_timing *t, unsigned scale);
 /* How a device runs. */
 struct wg_config {
 	struct wg_timing timing;
-	int socket_buffer; /* bytes per UDP socket, each way: the longest queue we accept */
-	unsigned spin_us;  /* how long an idle worker polls before it sleeps */
-	int worker_nice;   /* the workers' nice value, so other work cannot keep them waiting */
+	int socket_buffer;     /* bytes per UDP socket, each way: the longest queue we accept */
+	unsigned spin_us;      /* how long an idle worker polls before it sleeps */
+	unsigned busy_spin_us; /* ...while traffic is dense (turns under 1 ms apart) */
+	bool predict;          /* sleep until just before periodic traffic is due (arrival.h) */
+	int worker_nice;       /* the workers' nice value, so other work cannot keep them waiting */
 	/* CoDel on what waits in our sockets (codel.h): target 0 turns it off. */
 	unsigned aqm_target_us, aqm_interval_us;
 	/* ...judging a datagram's wait only with this many read behind it: a wait with no queue
@@ -64,10 +66,18 @@ struct wg_config {
 };
 
 /*
- * Polling for 20 ms after traffic keeps workers awake between the ticks of a
- * game (50 Hz and up) at the cost of a busy core while it plays; 0 turns it off.
+ * Polling for 200 us after traffic catches the rest of a burst and a quick
+ * reply; the ticks of a game are caught by waking just before each is due
+ * (predict), not by polling between them, which would keep a core busy.
+ * Under load (dense traffic) a worker polls 20 ms: a woken thread would queue
+ * for a CPU.
  */
-enum { WG_DEFAULT_SOCKET_BUFFER = 512 << 10, WG_DEFAULT_SPIN_US = 20000, WG_DEFAULT_NICE = 0 };
+enum {
+	WG_DEFAULT_SOCKET_BUFFER = 512 << 10,
+	WG_DEFAULT_SPIN_US = 200,
+	WG_DEFAULT_BUSY_SPIN_US = 20000,
+	WG_DEFAULT_NICE = 0
+};
 enum {
 	WG_DEFAULT_AQM_TARGET_US = 500,
 	WG_DEFAULT_AQM_INTERVAL_US = 10000,

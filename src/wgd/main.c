@@ -39,7 +39,10 @@ static void usage(FILE *f)
 	        "  LANRAGE_WG_SOCKET_DIR=DIR    socket directory (default /var/run/wireguard)\n"
 	        "  LANRAGE_WG_WORKERS=N         packet workers (default: cores, at most 4)\n"
 	        "  LANRAGE_WG_SPIN_US=N         polling after traffic before a worker sleeps\n"
-	        "                               (default 20000; 0 saves CPU, costs latency)\n"
+	        "                               (default 200; more costs CPU, saves latency)\n"
+	        "  LANRAGE_WG_BUSY_SPIN_US=N    ...while traffic is dense (default 20000)\n"
+	        "  LANRAGE_WG_PREDICT=0|1       wake just before periodic traffic is due\n"
+	        "                               (default 1)\n"
 	        "  LANRAGE_WG_SOCKET_BUFFER=B   UDP socket buffer bytes (default 524288)\n"
 	        "  LANRAGE_WG_OFFLOAD=0|1       segmentation offloads (TSO/GSO/GRO; default 1)\n"
 	        "  LANRAGE_WG_NICE=N            the packet workers' nice value (default 0)\n"
@@ -182,7 +185,8 @@ static bool env_number(const char *name, long long min, long long max, long long
 static bool read_config(struct wg_config *cfg, int *queues, bool *offload)
 {
 	long long scale = 1, msgs = 0, buffer = WG_DEFAULT_SOCKET_BUFFER, spin = WG_DEFAULT_SPIN_US;
-	long long offloads = 1, nice = WG_DEFAULT_NICE;
+	long long busy_spin = WG_DEFAULT_BUSY_SPIN_US;
+	long long offloads = 1, nice = WG_DEFAULT_NICE, predict = 1;
 	long long aqm_target = WG_DEFAULT_AQM_TARGET_US, aqm_interval = WG_DEFAULT_AQM_INTERVAL_US;
 	long long aqm_backlog = WG_DEFAULT_AQM_MIN_BACKLOG;
 	long long workers = sysconf(_SC_NPROCESSORS_ONLN);
@@ -196,8 +200,10 @@ static bool read_config(struct wg_config *cfg, int *queues, bool *offload)
 	    !env_number("LANRAGE_WG_REKEY_AFTER_MESSAGES", 0, INT64_MAX, &msgs) ||
 	    !env_number("LANRAGE_WG_SOCKET_BUFFER", 0, 1 << 30, &buffer) ||
 	    !env_number("LANRAGE_WG_SPIN_US", 0, 100000, &spin) ||
+	    !env_number("LANRAGE_WG_BUSY_SPIN_US", 0, 100000, &busy_spin) ||
 	    !env_number("LANRAGE_WG_WORKERS", 1, TUN_MAX_QUEUES, &workers) ||
 	    !env_number("LANRAGE_WG_OFFLOAD", 0, 1, &offloads) ||
+	    !env_number("LANRAGE_WG_PREDICT", 0, 1, &predict) ||
 	    !env_number("LANRAGE_WG_NICE", -20, 19, &nice) ||
 	    !env_number("LANRAGE_WG_AQM_TARGET_US", 0, 1000000, &aqm_target) ||
 	    !env_number("LANRAGE_WG_AQM_INTERVAL_US", 1000, 10000000, &aqm_interval) ||
@@ -207,6 +213,8 @@ static bool read_config(struct wg_config *cfg, int *queues, bool *offload)
 	wg_config_default(cfg);
 	cfg->socket_buffer = (int)buffer;
 	cfg->spin_us = (unsigned)spin;
+	cfg->busy_spin_us = (unsigned)busy_spin;
+	cfg->predict = predict;
 	cfg->worker_nice = (int)nice;
 	cfg->aqm_target_us = (unsigned)aqm_target;
 	cfg->aqm_interval_us = (unsigned)aqm_interval;

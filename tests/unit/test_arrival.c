@@ -1,0 +1,135 @@
+/* test_arrival.c - predicting periodic traffic: a window around the next tick (and a reply's
+ * phase), nothing for irregular, too dense or missed traffic, and a polling cost kept small. */
+#include "test.h"
+
+#include "wg/arrival.h"
+
+#define US 1000ull
+#define MS 1000000ull
+
+/* A small deterministic jitter in [-amp, amp]. */
+static int64_t jitter(unsigned i, int64_t amp)
+{
+	static const int8_t pattern[] = { 3, -7, 9, 0, -4, 6, -9, 2, 8, -1, -6, 5 };
+
+	return amp * pattern[i % sizeof(pattern)] / 9;
+}
+
+static bool inside(uint64_t t, uint64_t from, uint64_t until)
+{
+	return t >= from && t <= until;
+}
+
+static void test_regular_tick(void **state)
+{
+	struct arrival a = { { 0 }, 0 };
+	uint64_t base = 5000 * MS, from, until;
+
+	(void)state;
+	/* Too little history: no guess. */
+	for (unsigned i = 0; i < 3; i++) {
+		arrival_note(&a, base + i * 10 * MS + (uint64_t)(int64_t)jitter(i, 20 * US));
+		assert_false(arrival_expect(&a, base + i * 10 * MS + 300 * US, &from, &until));
+	}
+	/* A 100 Hz tick with 20 us of jitter: each next tick falls in the window. */
+	for (unsigned i = 3; i < 40; i++) {
+		uint64_t now = base + i * 10 * MS + (uint64_t)(int64_t)jitter(i, 20 * US);
+
+		if (i > 3) {
+			assert_true(arrival_expect(&a, now - 9 * MS, &from, &until));
+			assert_true(inside(now, from, until));
+			assert_true(from > now - 9 * MS);    /* the worker sleeps most of the gap */
+			assert_true(until - from <= 2 * MS); /* polls at most a fifth of it */
+		}
+		arrival_note(&a, now);
+	}
+}
+
+static void test_tick_and_reply(void **state)
+{
+	struct arrival a = { { 0 }, 0 };
+	uint64_t base = 7000 * MS, from, until;
+
+	(void)state;
+	/* A tick sent, its reply 400 us later: two phases of one 16 ms period. */
+	for (unsigned i = 0; i < 30; i++) {
+		uint64_t tick = base + i * 16 * MS + (uint64_t)(int64_t)jitter(i, 30 * US);
+		uint64_t reply = tick + 400 * US + (uint64_t)(int64_t)jitter(i + 5, 30 * US);
+
+		if (i >= 4) {
+			assert_true(arrival_expect(&a, tick - 10 * MS, &from, &until));
+			assert_true(inside(tick, from, until));
+		}
+		arrival_note(&a, tick);
+		if (i >= 4) {
+			/* Right after the tick, the reply is the next thing due. */
+			assert_true(arrival_expect(&a, tick + 200 * US, &from, &until));
+			assert_true(inside(reply, from, until));
+		}
+		arrival_note(&a, reply);
+	}
+}
+
+static void test_irregular(void **state)
+{
+	static const unsigned gaps_ms[] = { 3, 17, 8, 12, 5, 20, 9, 14, 4, 11, 16, 7 };
+	struct arrival a = { { 0 }, 0 };
+	uint64_t t = 1000 * MS, from, until;
+
+	(void)state;
+	for (unsigned i = 0; i < 24; i++) {
+		t += gaps_ms[i % 12] * MS;
+		arrival_note(&a, t);
+		assert_false(arrival_expect(&a, t + 300 * US, &from, &until));
+	}
+}
+
+static void test_missed_beat_and_hiccup(void **state)
+{
+	struct arrival a = { { 0 }, 0 };
+	uint64_t base = 1000 * MS, from, until, last = 0;
+
+	(void)state;
+	for (unsigned i = 0; i < 10; i++)
+		arrival_note(&a, last = base + i * 20 * MS);
+	assert_true(arrival_expect(&a, last + 1 * MS, &from, &until));
+	assert_true(inside(last + 20 * MS, from, until));
+	/* The sender stopped: once the tick is overdue there is nothing to wait for. */
+	assert_false(arrival_expect(&a, last + 21 * MS, &from, &until));
+	/* One late tick is forgiven: the pattern holds and the next is still expected on time. */
+	arrival_note(&a, last += 20 * MS + 3 * MS);
+	arrival_note(&a, last += 17 * MS);
+	assert_true(arrival_expect(&a, last + 1 * MS, &from, &until));
+	assert_true(inside(last + 20 * MS, from, until));
+}
+
+static void test_out_of_range(void **state)
+{
+	struct arrival a = { { 0 }, 0 };
+	uint64_t t = 1000 * MS, from, until;
+
+	(void)state;
+	/* 5 kHz: a worker that busy never sleeps long, and polling between would cost it all. */
+	for (unsigned i = 0; i < 16; i++)
+		arrival_note(&a, t += 200 * US);
+	assert_false(arrival_expect(&a, t + 60 * US, &from, &until));
+	/* 2 ms apart with 100 us of jitter: the window would cost more than a fifth of the CPU. */
+	for (unsigned i = 0; i < 16; i++)
+		arrival_note(&a, t += 2 * MS + (uint64_t)(int64_t)jitter(i, 100 * US));
+	assert_false(arrival_expect(&a, t + 300 * US, &from, &until));
+	/* Once every two seconds: too rare to bother. */
+	for (unsigned i = 0; i < 16; i++)
+		arrival_note(&a, t += 2000 * MS);
+	assert_false(arrival_expect(&a, t + 300 * US, &from, &until));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_regular_tick), cmocka_unit_test(test_tick_and_reply),
+		cmocka_unit_test(test_irregular),    cmocka_unit_test(test_missed_beat_and_hiccup),
+		cmocka_unit_test(test_out_of_range),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
