@@ -23,7 +23,6 @@ static void thread_free(void *p)
 	EVP_MD_CTX_free(t->md);
 	EVP_MAC_CTX_free(t->b2mac);
 	EVP_MAC_CTX_free(t->hmac);
-	EVP_CIPHER_CTX_free(t->cipher);
 	free(t);
 }
 
@@ -32,9 +31,8 @@ static void fetch(void)
 	algs.blake2s = EVP_MD_fetch(NULL, "BLAKE2S-256", NULL);
 	algs.blake2s_mac = EVP_MAC_fetch(NULL, "BLAKE2SMAC", NULL);
 	algs.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	algs.chacha20_poly1305 = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
-	if (!algs.blake2s || !algs.blake2s_mac || !algs.hmac || !algs.chacha20_poly1305)
-		die("BLAKE2s and ChaCha20-Poly1305 (OpenSSL >= 3.0 is required)");
+	if (!algs.blake2s || !algs.blake2s_mac || !algs.hmac)
+		die("BLAKE2s (OpenSSL >= 3.0 is required)");
 	if (pthread_key_create(&key, thread_free) != 0)
 		die("thread contexts");
 }
@@ -59,14 +57,7 @@ struct ossl_thread *ossl_thread(void)
 	t->md = EVP_MD_CTX_new();
 	t->b2mac = EVP_MAC_CTX_new(algs.blake2s_mac);
 	t->hmac = EVP_MAC_CTX_new(algs.hmac);
-	t->cipher = EVP_CIPHER_CTX_new();
-	/*
-	 * The cipher is set once here: initialising with the cipher again for
-	 * every packet rebuilds the provider's context and costs about a tenth of
-	 * sealing a full-size packet.
-	 */
-	if (!t->md || !t->b2mac || !t->hmac || !t->cipher ||
-	    !EVP_CipherInit_ex2(t->cipher, algs.chacha20_poly1305, NULL, NULL, 1, NULL))
+	if (!t->md || !t->b2mac || !t->hmac)
 		die("thread contexts");
 	if (pthread_setspecific(key, t) != 0)
 		die("thread contexts");

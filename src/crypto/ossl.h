@@ -11,17 +11,15 @@
  * there is no safe way to continue without the primitive.
  */
 struct ossl_thread {
-	EVP_MD_CTX *md;         /* BLAKE2S-256 */
-	EVP_MAC_CTX *b2mac;     /* BLAKE2SMAC */
-	EVP_MAC_CTX *hmac;      /* HMAC over BLAKE2S-256 */
-	EVP_CIPHER_CTX *cipher; /* set up for ChaCha20-Poly1305: pass a NULL cipher */
+	EVP_MD_CTX *md;     /* BLAKE2S-256 */
+	EVP_MAC_CTX *b2mac; /* BLAKE2SMAC */
+	EVP_MAC_CTX *hmac;  /* HMAC over BLAKE2S-256 */
 };
 
 struct ossl_algorithms {
 	EVP_MD *blake2s;
 	EVP_MAC *blake2s_mac;
 	EVP_MAC *hmac;
-	EVP_CIPHER *chacha20_poly1305;
 };
 
 const struct ossl_algorithms *ossl_algorithms(void);

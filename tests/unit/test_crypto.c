@@ -104,8 +104,12 @@ static void test_aead_tamper(void **state)
 		size_t len = lens[i];
 
 		aead_seal(box, plain, len, 7, NULL, 0, key);
-		/* Wrong counter, key, AD, or any flipped bit: refused. */
+		/* Wrong counter, key, AD, or any flipped bit: refused, and nothing readable left.
+		 */
+		memset(out, 0xaa, sizeof(out));
 		assert_false(aead_open(out, box, len + 16, 8, NULL, 0, key));
+		for (size_t j = 0; j < len; j++)
+			assert_int_equal(out[j], 0);
 		assert_false(aead_open(out, box, len + 16, 7, (const uint8_t *)"x", 1, key));
 		key[0] ^= 1;
 		assert_false(aead_open(out, box, len + 16, 7, NULL, 0, key));
@@ -115,7 +119,12 @@ static void test_aead_tamper(void **state)
 			assert_false(aead_open(out, box, len + 16, 7, NULL, 0, key));
 			box[bit / 8] ^= (uint8_t)(1 << (bit % 8));
 		}
-		/* In place. */
+		/* Shifted by a few bytes within one buffer, both ways, then in place. */
+		if (len)
+			memcpy(out + 3, plain, len);
+		aead_seal(out, out + 3, len, 9, NULL, 0, key);
+		assert_true(aead_open(out + 5, out, len + 16, 9, NULL, 0, key));
+		assert_memory_equal(out + 5, plain, len);
 		assert_true(aead_open(box, box, len + 16, 7, NULL, 0, key));
 		assert_memory_equal(box, plain, len);
 	}
