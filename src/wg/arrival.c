@@ -3,9 +3,10 @@
 
 enum { MIN_INTERVALS = 3 };
 
-#define LEAD_NS       100000ull /* wake this much early: a wake-up is late by up to that */
-#define GUARD_MIN_NS  100000ull /* the window's half-width with perfectly regular traffic */
-#define PERIOD_MIN_NS 500000ull /* denser traffic keeps a worker busy without this */
+#define LEAD_MIN_NS   100000ull  /* wake at least this much early */
+#define LEAD_MAX_NS   3000000ull /* ...and at most this: later wake-ups are outliers */
+#define GUARD_MIN_NS  100000ull  /* the window's half-width with perfectly regular traffic */
+#define PERIOD_MIN_NS 500000ull  /* denser traffic keeps a worker busy without this */
 #define PERIOD_MAX_NS 1000000000ull
 
 /* The resumption `back` places before the newest (0: the newest). */
@@ -27,6 +28,29 @@ static void sort(uint64_t *v, unsigned n)
 	}
 }
 
+void arrival_woke(struct arrival *a, uint64_t late_ns)
+{
+	uint64_t us = late_ns / 1000;
+
+	a->late_us[a->n_late % ARRIVAL_HISTORY] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	a->n_late++;
+}
+
+/* How early to wake: nine in ten of the recent wake-ups came no later than that. */
+static uint64_t lead(const struct arrival *a)
+{
+	uint64_t v[ARRIVAL_HISTORY], ns;
+	unsigned k = a->n_late < ARRIVAL_HISTORY ? a->n_late : ARRIVAL_HISTORY;
+
+	if (k < 4)
+		return LEAD_MIN_NS;
+	for (unsigned i = 0; i < k; i++)
+		v[i] = a->late_us[i];
+	sort(v, k);
+	ns = v[k * 9 / 10] * 1000 + 20000;
+	return ns < LEAD_MIN_NS ? LEAD_MIN_NS : ns > LEAD_MAX_NS ? LEAD_MAX_NS : ns;
+}
+
 void arrival_note(struct arrival *a, uint64_t now_ns)
 {
 	a->t[a->n % ARRIVAL_HISTORY] = now_ns;
@@ -34,21 +58,23 @@ void arrival_note(struct arrival *a, uint64_t now_ns)
 }
 
 /*
- * Whether the times `lag` apart are close to one period: their median, and
- * how far from it they stray, within a sixteenth of it.  A late wake-up or a
- * hiccup of the sender makes two intervals stray (one long, one short); with
- * enough history those two are forgiven.
+ * Whether one phase of a pattern with `lag` phases is regular: the times `lag`
+ * apart that end in that phase (back 0 is the newest arrival, phase p holds
+ * backs p, p + lag, ...) are close to one period: their median, and how far
+ * from it they stray, within a sixteenth of it.  A late wake-up or a hiccup
+ * of the sender makes two intervals stray (one long, one short); with enough
+ * history those two are forgiven.
  */
-static bool regular(const struct arrival *a, unsigned lag, uint64_t *period, uint64_t *dev)
+static bool regular(const struct arrival *a, unsigned lag, unsigned phase, uint64_t *period,
+                    uint64_t *dev)
 {
-	unsigned have = a->n < ARRIVAL_HISTORY ? a->n : ARRIVAL_HISTORY, k, forgive;
+	unsigned have = a->n < ARRIVAL_HISTORY ? a->n : ARRIVAL_HISTORY, k = 0, forgive;
 	uint64_t d[ARRIVAL_HISTORY], off[ARRIVAL_HISTORY];
 
-	if (have < lag + MIN_INTERVALS)
+	for (unsigned i = phase; i + lag < have; i += lag)
+		d[k++] = nth(a, i) - nth(a, i + lag);
+	if (k < MIN_INTERVALS)
 		return false;
-	k = have - lag;
-	for (unsigned i = 0; i < k; i++)
-		d[i] = nth(a, i) - nth(a, i + lag);
 	sort(d, k);
 	*period = d[k / 2];
 	for (unsigned i = 0; i < k; i++)
@@ -59,24 +85,54 @@ static bool regular(const struct arrival *a, unsigned lag, uint64_t *period, uin
 	return *period >= PERIOD_MIN_NS && *period <= PERIOD_MAX_NS && *dev <= *period / 16;
 }
 
+/*
+ * With `lag` phases: the window of the regular phase due soonest, if the
+ * polling across all the regular phases' windows stays within a fifth of the
+ * period.  A phase whose arrival is overdue is broken and waits for nothing.
+ */
+static bool expect_lag(const struct arrival *a, unsigned lag, uint64_t now_ns, uint64_t *from_ns,
+                       uint64_t *until_ns)
+{
+	uint64_t windows = 0, best = UINT64_MAX, span = 0, best_guard = 0, early = lead(a);
+	unsigned phases = 0;
+
+	for (unsigned p = 0; p < lag; p++) {
+		uint64_t period, dev, guard, next;
+
+		if (!regular(a, lag, p, &period, &dev))
+			continue;
+		guard = 2 * dev + GUARD_MIN_NS;
+		windows += 2 * guard;
+		phases++;
+		span = span > period ? span : period;
+		next = nth(a, p) + period;
+		if (next + guard < now_ns || next >= best)
+			continue;
+		best = next;
+		best_guard = guard;
+	}
+	if (!phases || best == UINT64_MAX || windows + phases * LEAD_MIN_NS > span / 5)
+		return false;
+	/* Wake as early as wake-ups here need, within the budget. */
+	if (windows + phases * early > span / 5)
+		early = (span / 5 - windows) / phases;
+	*from_ns = best - best_guard - early;
+	*until_ns = best + best_guard;
+	return true;
+}
+
 bool arrival_expect(const struct arrival *a, uint64_t now_ns, uint64_t *from_ns, uint64_t *until_ns)
 {
 	for (unsigned lag = 1; lag <= ARRIVAL_MAX_LAG; lag++) {
-		uint64_t period, dev, guard, next;
+		bool any = false;
 
-		if (!regular(a, lag, &period, &dev))
-			continue;
-		guard = 2 * dev + GUARD_MIN_NS;
-		/* Each of the lag phases costs a window of polling per period. */
-		if ((2 * guard + LEAD_NS) * lag > period / 5)
-			return false;
-		/* Of the last lag resumptions, the oldest comes round first. */
-		next = nth(a, lag - 1) + period;
-		if (next + guard < now_ns)
-			return false; /* it did not come: the pattern is broken */
-		*from_ns = next - guard - LEAD_NS;
-		*until_ns = next + guard;
-		return true;
+		for (unsigned p = 0; p < lag && !any; p++) {
+			uint64_t period, dev;
+
+			any = regular(a, lag, p, &period, &dev);
+		}
+		if (any)
+			return expect_lag(a, lag, now_ns, from_ns, until_ns);
 	}
 	return false;
 }

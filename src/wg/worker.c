@@ -42,7 +42,7 @@ static void *worker_main(void *arg)
 	uint64_t busy_spin_ns = (uint64_t)dev->config.busy_spin_us * 1000;
 	uint64_t traffic_ns = 0;            /* the last turn that moved packets */
 	uint64_t gap_ns = DENSE_GAP_NS * 8; /* the average time between such turns */
-	struct arrival arrivals = { { 0 }, 0 };
+	struct arrival arrivals = { .n = 0 };
 
 	/* Without CAP_SYS_NICE this fails, and the worker runs at the normal priority. */
 	if (dev->config.worker_nice &&
@@ -91,9 +91,14 @@ static void *worker_main(void *arg)
 		}
 		grace_offline(&dev->grace, w->id);
 		if (dev->config.predict && arrival_expect(&arrivals, now_ns, &from_ns, &until_ns)) {
-			if (from_ns <= now_ns || sleep_until_ready(pfd, from_ns - now_ns) == 0) {
-				poll_until =
-				    until_ns; /* woken by the clock: poll across the window */
+			if (from_ns <= now_ns) {
+				poll_until = until_ns; /* already in the window: poll across it */
+				continue;
+			}
+			if (sleep_until_ready(pfd, from_ns - now_ns) == 0) {
+				/* Woken by the clock (this late): poll across the window. */
+				arrival_woke(&arrivals, now_mono_ns() - from_ns);
+				poll_until = until_ns;
 				continue;
 			}
 		} else {

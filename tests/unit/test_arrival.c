@@ -22,7 +22,7 @@ static bool inside(uint64_t t, uint64_t from, uint64_t until)
 
 static void test_regular_tick(void **state)
 {
-	struct arrival a = { { 0 }, 0 };
+	struct arrival a = { 0 };
 	uint64_t base = 5000 * MS, from, until;
 
 	(void)state;
@@ -47,7 +47,7 @@ static void test_regular_tick(void **state)
 
 static void test_tick_and_reply(void **state)
 {
-	struct arrival a = { { 0 }, 0 };
+	struct arrival a = { 0 };
 	uint64_t base = 7000 * MS, from, until;
 
 	(void)state;
@@ -70,10 +70,53 @@ static void test_tick_and_reply(void **state)
 	}
 }
 
+static void test_ragged_reply(void **state)
+{
+	static const unsigned reply_us[] = { 150, 1900, 300, 700, 2500, 180, 1200, 400, 2100, 260 };
+	struct arrival a = { 0 };
+	uint64_t base = 3000 * MS, from, until;
+
+	(void)state;
+	/* The tick keeps its timer; the reply comes back anywhere from 0.15 to 2.5 ms later. */
+	for (unsigned i = 0; i < 40; i++) {
+		uint64_t tick = base + i * 16 * MS + (uint64_t)(int64_t)jitter(i, 40 * US);
+
+		if (i >= 10) {
+			assert_true(arrival_expect(&a, tick - 12 * MS, &from, &until));
+			assert_true(inside(tick, from, until));
+		}
+		arrival_note(&a, tick);
+		arrival_note(&a, tick + reply_us[i % 10] * US);
+	}
+}
+
+static void test_wakes_early_enough(void **state)
+{
+	struct arrival a = { .n = 0 };
+	uint64_t t = 2000 * MS, from, until, plain_from;
+
+	(void)state;
+	for (unsigned i = 0; i < 10; i++)
+		arrival_note(&a, t += 16 * MS);
+	assert_true(arrival_expect(&a, t + 1 * MS, &plain_from, &until));
+	/* Timed wake-ups here come 0.8 ms late (a VM whose CPU halted): wake that much earlier. */
+	for (unsigned i = 0; i < 10; i++)
+		arrival_woke(&a, 800 * US + i * 10 * US);
+	assert_true(arrival_expect(&a, t + 1 * MS, &from, &until));
+	assert_true(from + 700 * US <= plain_from);
+	assert_true(inside(t + 16 * MS, from, until));
+	/* 5 ms late: the lead is capped so that polling stays within a fifth of the period. */
+	for (unsigned i = 0; i < 16; i++)
+		arrival_woke(&a, 5000 * US);
+	assert_true(arrival_expect(&a, t + 1 * MS, &from, &until));
+	assert_true(until - from <= 16 * MS / 5);
+	assert_true(inside(t + 16 * MS, from, until));
+}
+
 static void test_irregular(void **state)
 {
 	static const unsigned gaps_ms[] = { 3, 17, 8, 12, 5, 20, 9, 14, 4, 11, 16, 7 };
-	struct arrival a = { { 0 }, 0 };
+	struct arrival a = { 0 };
 	uint64_t t = 1000 * MS, from, until;
 
 	(void)state;
@@ -86,7 +129,7 @@ static void test_irregular(void **state)
 
 static void test_missed_beat_and_hiccup(void **state)
 {
-	struct arrival a = { { 0 }, 0 };
+	struct arrival a = { 0 };
 	uint64_t base = 1000 * MS, from, until, last = 0;
 
 	(void)state;
@@ -105,7 +148,7 @@ static void test_missed_beat_and_hiccup(void **state)
 
 static void test_out_of_range(void **state)
 {
-	struct arrival a = { { 0 }, 0 };
+	struct arrival a = { 0 };
 	uint64_t t = 1000 * MS, from, until;
 
 	(void)state;
@@ -126,8 +169,12 @@ static void test_out_of_range(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_regular_tick), cmocka_unit_test(test_tick_and_reply),
-		cmocka_unit_test(test_irregular),    cmocka_unit_test(test_missed_beat_and_hiccup),
+		cmocka_unit_test(test_regular_tick),
+		cmocka_unit_test(test_tick_and_reply),
+		cmocka_unit_test(test_ragged_reply),
+		cmocka_unit_test(test_wakes_early_enough),
+		cmocka_unit_test(test_irregular),
+		cmocka_unit_test(test_missed_beat_and_hiccup),
 		cmocka_unit_test(test_out_of_range),
 	};
 
