@@ -169,12 +169,9 @@ static void test_out_of_range(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_regular_tick),
-		cmocka_unit_test(test_tick_and_reply),
-		cmocka_unit_test(test_ragged_reply),
-		cmocka_unit_test(test_wakes_early_enough),
-		cmocka_unit_test(test_irregular),
-		cmocka_unit_test(test_missed_beat_and_hiccup),
+		cmocka_unit_test(test_regular_tick), cmocka_unit_test(test_tick_and_reply),
+		cmocka_unit_test(test_ragged_reply), cmocka_unit_test(test_wakes_early_enough),
+		cmocka_unit_test(test_irregular),    cmocka_unit_test(test_missed_beat_and_hiccup),
 		cmocka_unit_test(test_out_of_range),
 	};
 
