@@ -89,9 +89,10 @@ static bool regular(const struct arrival *a, unsigned lag, unsigned phase, uint6
  * With `lag` phases: the window of the regular phase due soonest, if the
  * polling across all the regular phases' windows stays within a fifth of the
  * period.  A phase whose arrival is overdue is broken and waits for nothing.
+ * 1 with a window, 0 without one, -1 when no phase is regular at this lag.
  */
-static bool expect_lag(const struct arrival *a, unsigned lag, uint64_t now_ns, uint64_t *from_ns,
-                       uint64_t *until_ns)
+static int expect_lag(const struct arrival *a, unsigned lag, uint64_t now_ns, uint64_t *from_ns,
+                      uint64_t *until_ns)
 {
 	uint64_t windows = 0, best = UINT64_MAX, span = 0, best_guard = 0, early = lead(a);
 	unsigned phases = 0;
@@ -111,28 +112,26 @@ static bool expect_lag(const struct arrival *a, unsigned lag, uint64_t now_ns, u
 		best = next;
 		best_guard = guard;
 	}
-	if (!phases || best == UINT64_MAX || windows + phases * LEAD_MIN_NS > span / 5)
-		return false;
+	if (!phases)
+		return -1;
+	if (best == UINT64_MAX || windows + phases * LEAD_MIN_NS > span / 5)
+		return 0;
 	/* Wake as early as wake-ups here need, within the budget. */
 	if (windows + phases * early > span / 5)
 		early = (span / 5 - windows) / phases;
 	*from_ns = best - best_guard - early;
 	*until_ns = best + best_guard;
-	return true;
+	return 1;
 }
 
 bool arrival_expect(const struct arrival *a, uint64_t now_ns, uint64_t *from_ns, uint64_t *until_ns)
 {
+	/* The fewest phases that explain the pattern. */
 	for (unsigned lag = 1; lag <= ARRIVAL_MAX_LAG; lag++) {
-		bool any = false;
+		int found = expect_lag(a, lag, now_ns, from_ns, until_ns);
 
-		for (unsigned p = 0; p < lag && !any; p++) {
-			uint64_t period, dev;
-
-			any = regular(a, lag, p, &period, &dev);
-		}
-		if (any)
-			return expect_lag(a, lag, now_ns, from_ns, until_ns);
+		if (found >= 0)
+			return found;
 	}
 	return false;
 }
