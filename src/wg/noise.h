@@ -64,6 +64,16 @@ struct noise_keypair {
 	void *peer;               /* the owning peer, for the receive path */
 };
 
+/*
+ * A keypair's age at now_ns.  A worker reads the clock once per batch, and the
+ * control thread may install a keypair after that: one born "later" is new, not
+ * (by unsigned wrap-around) expired.
+ */
+static inline uint64_t keypair_age_ns(const struct noise_keypair *kp, uint64_t now_ns)
+{
+	return now_ns > kp->birth_ns ? now_ns - kp->birth_ns : 0;
+}
+
 /* What a consumed initiation reveals before its peer is known. */
 struct noise_initiation_state {
 	uint8_t remote_static[NOISE_PUBLIC_KEY_LEN];

@@ -27,7 +27,7 @@ void peer_zero_keys(struct wg_peer *peer);
 static inline bool keypair_can_send(struct noise_keypair *kp, uint64_t now_ns,
                                     const struct wg_timing *t)
 {
-	return kp && now_ns - kp->birth_ns < t->reject_after_ns &&
+	return kp && keypair_age_ns(kp, now_ns) < t->reject_after_ns &&
 	       atomic_load_explicit(&kp->send_counter, memory_order_relaxed) <
 	           REJECT_AFTER_MESSAGES;
 }

@@ -86,7 +86,7 @@ static void receive_data(struct worker_io *io, const struct kp_index *kpi,
 		STAT(dev, rx_no_keypair);
 		return;
 	}
-	if (now_ns - kp->birth_ns >= t->reject_after_ns) {
+	if (keypair_age_ns(kp, now_ns) >= t->reject_after_ns) {
 		STAT(dev, rx_expired);
 		return;
 	}
@@ -114,7 +114,8 @@ static void receive_data(struct worker_io *io, const struct kp_index *kpi,
 		door_push_event(&dev->door, WG_EV_CONFIRM, kp);
 	/* An initiator's session nearing its end: rekey now rather than stall (the paper, 6.2). */
 	if (kp->i_am_initiator && kp == atomic_load(&peer->kp_current) &&
-	    now_ns - kp->birth_ns >= t->reject_after_ns - t->keepalive_ns - t->rekey_timeout_ns &&
+	    keypair_age_ns(kp, now_ns) >=
+	        t->reject_after_ns - t->keepalive_ns - t->rekey_timeout_ns &&
 	    !atomic_exchange(&peer->sent_lastminute_handshake, true))
 		peer_request_rekey(peer);
 	timers_any_authenticated_packet_received(peer);

@@ -60,7 +60,7 @@ static bool take_counter(struct wg_peer *peer, uint64_t now_ns, struct noise_key
 	if (*counter >= REJECT_AFTER_MESSAGES)
 		return false;
 	if (*counter >= t->rekey_after_messages ||
-	    (kp->i_am_initiator && now_ns - kp->birth_ns >= t->rekey_after_ns))
+	    (kp->i_am_initiator && keypair_age_ns(kp, now_ns) >= t->rekey_after_ns))
 		peer_request_rekey(peer);
 	*kp_out = kp;
 	return true;

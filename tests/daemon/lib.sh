@@ -13,13 +13,15 @@ declare -A DPID # host number -> the daemon's PID
 # well inside the server's shortened --peer-timeout.
 DAEMON_ENV=(LANRAGE_CTL_HEARTBEAT_MS=1000)
 
+# The failure is printed before the logs as well as after: CI shows a part of the output.
 fail() {
+	echo "FAIL: $* (at ${SECONDS}s; logs follow)" >&2
 	dump_logs >&2
 	lab_fail "$@"
 }
 
 step() {
-	echo "== $*"
+	echo "== [${SECONDS}s] $*"
 }
 
 # wait_for SECONDS DESCRIPTION CMD...: polls CMD until it succeeds; fails the test after.

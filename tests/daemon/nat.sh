@@ -114,5 +114,5 @@ nat_full_cone 10.0.4.2 "$(lab_public_ip 4 full_cone)" | ip netns exec "$R4" nft 
 ip netns exec "$R4" conntrack -F >/dev/null 2>&1 || true
 wait_for 60 "host 3 reaching host 4 directly" eval '[ "$(path_of 3 player4)" = direct ]'
 wait_for 20 "host 4 reaching host 3 directly" eval '[ "$(path_of 4 player3)" = direct ]'
-pings 3 "${VIP[4]}" || fail "no ping over the direct path"
+wait_for 5 "a ping over the direct path" pings 3 "${VIP[4]}"
 echo PASS

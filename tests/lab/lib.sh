@@ -37,7 +37,7 @@ fail() {
 }
 
 step() {
-	echo "== $*"
+	echo "== [${SECONDS}s] $*"
 }
 
 # lab_ns VAR NAME: creates namespace "lr<pid><NAME>" with loopback up and stores its

@@ -35,7 +35,7 @@ fail() {
 	done
 	exit 1
 }
-step() { echo "== $*"; }
+step() { echo "== [${SECONDS}s] $*"; }
 # wait_for SECONDS WHAT CMD...: polls CMD (re-evaluated each time) until it succeeds.
 wait_for() {
 	local s=$1 what=$2
