@@ -17,14 +17,15 @@ IFA="ba$LAB_ID"
 IFB="bb$LAB_ID"
 LAB_FILES+=("/var/run/wireguard/$IFA.sock" "/var/run/wireguard/$IFB.sock")
 
-# start_tunnel ours|wggo [VAR=VALUE...]: the settings go to ours only.
+# start_tunnel ours|wggo [VAR=VALUE...]: the settings go to ours only
+# (LOG_LEVEL_OURS=debug in the environment shows what ours logs).
 start_tunnel() {
 	local impl=$1
 	shift
 	if [ "$impl" = ours ]; then
-		lab_bg "$A" "$LAB_TMP/a.log" env LOG_LEVEL=error "$@" "$OURS" -f "$IFA"
+		lab_bg "$A" "$LAB_TMP/a.log" env LOG_LEVEL=${LOG_LEVEL_OURS:-error} "$@" "$OURS" -f "$IFA"
 		PA=$LAB_LAST_PID
-		lab_bg "$B" "$LAB_TMP/b.log" env LOG_LEVEL=error "$@" "$OURS" -f "$IFB"
+		lab_bg "$B" "$LAB_TMP/b.log" env LOG_LEVEL=${LOG_LEVEL_OURS:-error} "$@" "$OURS" -f "$IFB"
 		PB=$LAB_LAST_PID
 	else
 		lab_bg "$A" "$LAB_TMP/a.log" env LOG_LEVEL=error WG_PROCESS_FOREGROUND=1 wireguard-go "$IFA"

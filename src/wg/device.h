@@ -160,7 +160,8 @@ struct wg_peer {
 	X(tx_bad_packet) X(tx_staged) X(tx_staged_dropped) X(tx_send_failed)    \
 	X(hs_bad_mac) X(hs_cookie_sent) X(hs_ratelimited) X(hs_rejected)        \
 	X(hs_initiation_sent) X(hs_initiation_received) X(hs_response_sent)     \
-	X(hs_response_received) X(hs_cookie_received) X(hs_completed)
+	X(hs_response_received) X(hs_cookie_received) X(hs_completed)        \
+	X(worker_contended)
 /* clang-format on */
 
 struct wg_stats {
@@ -168,6 +169,9 @@ struct wg_stats {
 	WG_STATS(WG_STAT_FIELD)
 #undef WG_STAT_FIELD
 };
+
+/* Counts one event in dev's stats. */
+#define STAT(dev, name) atomic_fetch_add_explicit(&(dev)->stats.name, 1, memory_order_relaxed)
 
 /* What workers tell the control thread through the door. */
 enum wg_door_event {

@@ -169,10 +169,9 @@ void peer_stage_packet(struct wg_peer *peer, const uint8_t *data, size_t len)
 		peer->staged_len++;
 	}
 	pthread_mutex_unlock(&peer->staged_lock);
-	atomic_fetch_add_explicit(&peer->dev->stats.tx_staged, 1, memory_order_relaxed);
+	STAT(peer->dev, tx_staged);
 	if (dropped)
-		atomic_fetch_add_explicit(&peer->dev->stats.tx_staged_dropped, 1,
-		                          memory_order_relaxed);
+		STAT(peer->dev, tx_staged_dropped);
 	peer_request_keypair(peer);
 }
 

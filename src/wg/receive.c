@@ -21,8 +21,6 @@ enum {
 	RX_BUF = MSG_DATA_HEADER_LEN + MAX_PACKET + MSG_PADDING_MULTIPLE + NOISE_AUTHTAG_LEN,
 };
 
-#define STAT(dev, name) atomic_fetch_add_explicit(&(dev)->stats.name, 1, memory_order_relaxed)
-
 /* STUN (RFC 8489 section 5): first two bits zero and the magic cookie at offset 4. */
 static bool is_stun(const uint8_t *p, size_t len)
 {

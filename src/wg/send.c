@@ -19,8 +19,6 @@ enum {
 	         NOISE_AUTHTAG_LEN,
 };
 
-#define STAT(dev, name) atomic_fetch_add_explicit(&(dev)->stats.name, 1, memory_order_relaxed)
-
 /*
  * Encrypts the packet at buf + MSG_DATA_HEADER_LEN (len bytes, room after it)
  * in place under kp with counter, padding it to a multiple of 16 within the

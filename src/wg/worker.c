@@ -21,6 +21,75 @@
 #define DENSE_GAP_NS 1000000ull
 #define GAP_CAP_NS   100000000ull /* one long pause counts as 100 ms at most */
 
+/*
+ * Polling gives the CPU to any other runnable thread at each turn.  When other
+ * threads want this CPU all the time (a game, say), a yield comes back only
+ * after their time slice (4 ms here), and a packet that arrives meanwhile waits
+ * for it; a sleeping worker, woken by the packet, runs at once instead.  A
+ * turn that comes back a millisecond late, having been switched away, ends
+ * the poll; two such polls in a row stop polling between sparse packets for a
+ * while: 1 s, doubling while the contention is still there when polling
+ * resumes (one lost slice then tells), up to 32 s.  (One alone proves little: a virtual CPU that
+ * its host stopped while another thread had it briefly looks the same.)
+ */
+#define LATE_TURN_NS      1000000ull
+#define CONTENDED_STRIKES 2
+#define CONTENDED_HOLD_NS 1000000000ull
+#define CONTENDED_MAX_NS  32000000000ull
+
+struct contention {
+	uint64_t until_ns, hold_ns; /* no polling before until_ns */
+	long switches;              /* involuntary context switches when this poll began */
+	int strikes;                /* polls in a row that lost a time slice */
+	bool lost;                  /* this poll lost one, and is over */
+};
+
+static long involuntary_switches(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
+}
+
+static void poll_begin(struct contention *c)
+{
+	c->switches = involuntary_switches();
+}
+
+static void poll_end(struct contention *c)
+{
+	if (!c->lost)
+		c->strikes = 0;
+}
+
+/* Yields the CPU once while polling; notes a lost time slice. */
+static void poll_turn(struct contention *c, struct wg_device *dev)
+{
+	uint64_t t0 = now_mono_ns(), t1;
+	long n;
+
+	sched_yield();
+	t1 = now_mono_ns();
+	if (t1 - t0 < LATE_TURN_NS)
+		return;
+	n = involuntary_switches();
+	if (n == c->switches)
+		return; /* late, but nobody else ran: the host, not this machine */
+	c->switches = n;
+	c->lost = true;
+	/* Right after a hold, one lost slice says the contention is still there. */
+	if (++c->strikes < (c->until_ns && t1 - c->until_ns < c->hold_ns ? 1 : CONTENDED_STRIKES))
+		return;
+	c->strikes = 0;
+	/* Contended again soon after the last hold: hold longer. */
+	if (c->until_ns && t1 - c->until_ns < c->hold_ns)
+		c->hold_ns = c->hold_ns * 2 < CONTENDED_MAX_NS ? c->hold_ns * 2 : CONTENDED_MAX_NS;
+	else
+		c->hold_ns = CONTENDED_HOLD_NS;
+	c->until_ns = t1 + c->hold_ns;
+	STAT(dev, worker_contended);
+}
+
 /* Sleeps until a descriptor is ready or wait_ns passed; 0 on the timeout. */
 static int sleep_until_ready(struct pollfd pfd[3], uint64_t wait_ns)
 {
@@ -43,6 +112,8 @@ static void *worker_main(void *arg)
 	uint64_t traffic_ns = 0;            /* the last turn that moved packets */
 	uint64_t gap_ns = DENSE_GAP_NS * 8; /* the average time between such turns */
 	struct arrival arrivals = { .n = 0 };
+	struct contention cpu = { .hold_ns = CONTENDED_HOLD_NS };
+	bool polling = false;
 
 	/* Without CAP_SYS_NICE this fails, and the worker runs at the normal priority. */
 	if (dev->config.worker_nice &&
@@ -57,6 +128,7 @@ static void *worker_main(void *arg)
 	}
 	while (!atomic_load(&dev->stopping)) {
 		uint64_t now_ns, from_ns, until_ns;
+		bool dense, may_poll;
 		int rx, tx;
 
 		grace_online(&dev->grace, w->id);
@@ -73,8 +145,13 @@ static void *worker_main(void *arg)
 				arrival_note(&arrivals, now_ns);
 			gap_ns = (gap_ns * 7 + (gap < GAP_CAP_NS ? gap : GAP_CAP_NS)) / 8;
 			traffic_ns = active_ns = now_ns;
+			if (polling)
+				poll_end(&cpu);
+			polling = cpu.lost = false;
 			continue;
 		}
+		dense = gap_ns < DENSE_GAP_NS;
+		may_poll = dense || (!cpu.lost && now_ns >= cpu.until_ns);
 		/*
 		 * More traffic is likely soon (the rest of a burst, a reply): poll a
 		 * while before sleeping, since waking a sleeping thread costs tens of
@@ -84,13 +161,26 @@ static void *worker_main(void *arg)
 		 * runnable thread have the CPU.  The same across the window in which
 		 * a periodic packet is due.
 		 */
-		if (now_ns - active_ns < (gap_ns < DENSE_GAP_NS ? busy_spin_ns : spin_ns) ||
-		    now_ns < poll_until) {
-			sched_yield();
+		if (may_poll && (now_ns - active_ns < (dense ? busy_spin_ns : spin_ns) ||
+		                 now_ns < poll_until)) {
+			if (dense) {
+				sched_yield();
+				continue;
+			}
+			if (!polling) {
+				poll_begin(&cpu);
+				polling = true;
+			}
+			poll_turn(&cpu, dev);
 			continue;
 		}
+		if (polling)
+			poll_end(&cpu);
+		polling = false;
+		poll_until = 0;
 		grace_offline(&dev->grace, w->id);
-		if (dev->config.predict && arrival_expect(&arrivals, now_ns, &from_ns, &until_ns)) {
+		if (may_poll && dev->config.predict &&
+		    arrival_expect(&arrivals, now_ns, &from_ns, &until_ns)) {
 			if (from_ns <= now_ns) {
 				poll_until = until_ns; /* already in the window: poll across it */
 				continue;
@@ -103,6 +193,7 @@ static void *worker_main(void *arg)
 			}
 		} else {
 			poll(pfd, 3, -1);
+			cpu.lost = false;
 		}
 		active_ns = now_mono_ns();
 	}

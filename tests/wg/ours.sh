@@ -108,6 +108,28 @@ for h in a b; do
 	[ "$pct" -lt 40 ] || fail "$h kept a core ${pct}% busy for a 60 Hz ping"
 done
 
+step "a game keeps every core busy: the workers stop polling, pings still get through"
+# A worker that polls while another thread wants its CPU gets it back only
+# after that thread's time slice (4 ms here): each packet waited that long.
+# The workers notice lost slices, sleep instead and are woken by the packet.
+hogs=()
+for _ in $(seq "$(nproc)"); do
+	timeout 30 sh -c 'while :; do :; done' &
+	hogs+=($!)
+done
+LAB_PIDS+=("${hogs[@]}")
+ca=$(stat a worker_contended)
+cb=$(stat b worker_contended)
+ip netns exec "${NS[a]}" ping -c 300 -i 0.01 -W 1 10.66.0.2 >"$LAB_TMP/ping.busy" || true
+kill "${hogs[@]}" 2>/dev/null || true
+received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$LAB_TMP/ping.busy")
+median=$(sed -n 's/.*time=\([0-9.]*\).*/\1/p' "$LAB_TMP/ping.busy" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+echo "   $received/300 answered, median ${median} ms; a stopped polling $(($(stat a worker_contended) - ca))" \
+	"times, b $(($(stat b worker_contended) - cb))"
+[ "${received:-0}" -ge 297 ] || fail "pings lost while the CPUs were busy: $received/300"
+[ "$(stat a worker_contended)" -gt "$ca" ] || fail "a went on polling on a contended CPU"
+[ "$(stat b worker_contended)" -gt "$cb" ] || fail "b went on polling on a contended CPU"
+
 step "allowed IPs route a subnet to its peer; spoofed sources are dropped"
 c_before=$(stat c rx_data)
 b_before=$(stat b rx_data)
