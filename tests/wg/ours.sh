@@ -9,10 +9,11 @@
 #   10.66.0.1         10.66.0.2         10.66.0.3, and 10.77.0.1 behind it
 #
 # Timers run 30x faster (rekey after 4 s) and sessions rekey after 1000
-# messages.  Shows: every pair reaches every other; allowed IPs route to the
-# right peer and spoofed sources are dropped; queue control (AQM) drops bulk
-# TCP and never a ping beside it; sessions rekey on time and on
-# message count without losing traffic; a peer that changes its underlay
+# messages.  Shows: every pair reaches every other; a 60 Hz ping keeps no
+# core busy, and with every core busy the workers stop polling; allowed IPs
+# route to the right peer and spoofed sources are dropped; queue control
+# (AQM) drops bulk TCP and never a ping beside it; sessions rekey on time and
+# on message count without losing traffic; a peer that changes its underlay
 # address is followed; a handshake flood is answered with cookies while a real
 # peer still gets through; the process exits when its socket or interface goes.
 set -euo pipefail
