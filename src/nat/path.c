@@ -344,7 +344,6 @@ bool path_prefers(const struct path_config *cfg, const struct path_candidate *c,
                   const struct path_candidate *cur)
 {
 	bool c_relayed = endpoint_is_relayed(&c->ep), cur_relayed = endpoint_is_relayed(&cur->ep);
-
 	uint64_t slack_ns = (uint64_t)cfg->direct_bias_ms * NS_PER_MS;
 
 	/* Sub-millisecond RTTs jitter by multiples of themselves: the margins are also absolute. */

@@ -18,7 +18,6 @@ int udp_enable_timestamps(struct udp_socket *s)
 
 	if (setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) < 0)
 		return -errno;
-	s->stamps = true;
 	return 0;
 }
 
@@ -85,7 +84,6 @@ static int bind_family(struct udp_socket *s, int family, uint16_t port, bool gro
 	/* Segmentation offloads where the kernel has them (Linux 4.18 and 5.0). */
 	s->gso = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &off, sizeof(off)) == 0;
 	s->gro = gro && setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
-	s->stamps = false;
 	s->fd = fd;
 	s->family = family;
 	s->port = ntohs(family == AF_INET6 ? sa.in6.sin6_port : sa.in4.sin_port);

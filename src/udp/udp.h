@@ -23,9 +23,8 @@ struct udp_socket {
 	int fd;
 	int family; /* AF_INET6 (dual-stack) or AF_INET */
 	uint16_t port;
-	bool gso;    /* sends equal-sized datagrams to one peer as one (UDP_SEGMENT) */
-	bool gro;    /* receives runs of them as one (UDP_GRO): see udp_pkt.seg */
-	bool stamps; /* the kernel stamps what it receives: see udp_pkt.rx_wall_ns */
+	bool gso; /* sends equal-sized datagrams to one peer as one (UDP_SEGMENT) */
+	bool gro; /* receives runs of them as one (UDP_GRO): see udp_pkt.seg */
 };
 
 /*
@@ -40,7 +39,8 @@ struct udp_pkt {
 	size_t cap;
 	size_t seg;
 	struct addr addr;
-	uint64_t rx_wall_ns; /* when the kernel took it in (CLOCK_REALTIME), on a stamping socket */
+	/* when the kernel took it in (CLOCK_REALTIME; udp_enable_timestamps), or 0 */
+	uint64_t rx_wall_ns;
 };
 
 enum { UDP_MAX_PAYLOAD = 65507, UDP_GSO_MAX_SEGS = 64 };

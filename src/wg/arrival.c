@@ -5,6 +5,7 @@ enum { MIN_INTERVALS = 3 };
 
 #define LEAD_MIN_NS   100000ull  /* wake at least this much early */
 #define LEAD_MAX_NS   3000000ull /* ...and at most this: later wake-ups are outliers */
+#define LEAD_SPARE_NS 20000ull   /* beyond the 90th percentile of lateness */
 #define GUARD_MIN_NS  100000ull  /* the window's half-width with perfectly regular traffic */
 #define PERIOD_MIN_NS 500000ull  /* denser traffic keeps a worker busy without this */
 #define PERIOD_MAX_NS 1000000000ull
@@ -47,7 +48,7 @@ static uint64_t lead(const struct arrival *a)
 	for (unsigned i = 0; i < k; i++)
 		v[i] = a->late_us[i];
 	sort(v, k);
-	ns = v[k * 9 / 10] * 1000 + 20000;
+	ns = v[k * 9 / 10] * 1000 + LEAD_SPARE_NS;
 	return ns < LEAD_MIN_NS ? LEAD_MIN_NS : ns > LEAD_MAX_NS ? LEAD_MAX_NS : ns;
 }
 
@@ -91,10 +92,10 @@ static bool regular(const struct arrival *a, unsigned lag, unsigned phase, uint6
  * period.  A phase whose arrival is overdue is broken and waits for nothing.
  * 1 with a window, 0 without one, -1 when no phase is regular at this lag.
  */
-static int expect_lag(const struct arrival *a, unsigned lag, uint64_t now_ns, uint64_t *from_ns,
-                      uint64_t *until_ns)
+static int expect_lag(const struct arrival *a, unsigned lag, uint64_t now_ns, uint64_t early,
+                      uint64_t *from_ns, uint64_t *until_ns)
 {
-	uint64_t windows = 0, best = UINT64_MAX, span = 0, best_guard = 0, early = lead(a);
+	uint64_t windows = 0, best = UINT64_MAX, span = 0, best_guard = 0;
 	unsigned phases = 0;
 
 	for (unsigned p = 0; p < lag; p++) {
@@ -126,9 +127,11 @@ static int expect_lag(const struct arrival *a, unsigned lag, uint64_t now_ns, ui
 
 bool arrival_expect(const struct arrival *a, uint64_t now_ns, uint64_t *from_ns, uint64_t *until_ns)
 {
+	uint64_t early = lead(a);
+
 	/* The fewest phases that explain the pattern. */
 	for (unsigned lag = 1; lag <= ARRIVAL_MAX_LAG; lag++) {
-		int found = expect_lag(a, lag, now_ns, from_ns, until_ns);
+		int found = expect_lag(a, lag, now_ns, early, from_ns, until_ns);
 
 		if (found >= 0)
 			return found;

@@ -29,8 +29,9 @@
  * turn that comes back a millisecond late, having been switched away, ends
  * the poll; two such polls in a row stop polling between sparse packets for a
  * while: 1 s, doubling while the contention is still there when polling
- * resumes (one lost slice then tells), up to 32 s.  (One alone proves little: a virtual CPU that
- * its host stopped while another thread had it briefly looks the same.)
+ * resumes (one lost slice then tells), up to 32 s.  (One alone proves
+ * little: a virtual CPU that its host stopped while another thread had it
+ * briefly looks the same.)
  */
 #define LATE_TURN_NS      1000000ull
 #define CONTENDED_STRIKES 2
@@ -66,6 +67,7 @@ static void poll_end(struct contention *c)
 static void poll_turn(struct contention *c, struct wg_device *dev)
 {
 	uint64_t t0 = now_mono_ns(), t1;
+	bool again; /* right after a hold: one lost slice says the contention is still there */
 	long n;
 
 	sched_yield();
@@ -77,12 +79,11 @@ static void poll_turn(struct contention *c, struct wg_device *dev)
 		return; /* late, but nobody else ran: the host, not this machine */
 	c->switches = n;
 	c->lost = true;
-	/* Right after a hold, one lost slice says the contention is still there. */
-	if (++c->strikes < (c->until_ns && t1 - c->until_ns < c->hold_ns ? 1 : CONTENDED_STRIKES))
+	again = c->until_ns && t1 - c->until_ns < c->hold_ns;
+	if (++c->strikes < (again ? 1 : CONTENDED_STRIKES))
 		return;
 	c->strikes = 0;
-	/* Contended again soon after the last hold: hold longer. */
-	if (c->until_ns && t1 - c->until_ns < c->hold_ns)
+	if (again)
 		c->hold_ns = c->hold_ns * 2 < CONTENDED_MAX_NS ? c->hold_ns * 2 : CONTENDED_MAX_NS;
 	else
 		c->hold_ns = CONTENDED_HOLD_NS;

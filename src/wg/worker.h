@@ -16,11 +16,6 @@
  * hold a run of dozens) carried over to the next turn.
  */
 enum { WORKER_BATCH = 64, TX_SLOTS = 128, RX_TURN = 32 };
-/*
- * CoDel judges a datagram's wait only with at least this many read behind
- * it: a wait with no queue (the worker was off the CPU) is no standing queue,
- * and dropping then would only starve TCP further.  (wg_config.aqm_min_backlog)
- */
 
 /*
  * Read-ahead on the send side: a bulk TCP flow keeps up to a megabyte queued in

@@ -68,6 +68,22 @@ lab_bg() {
 	LAB_PIDS+=("$LAB_LAST_PID")
 }
 
+# lab_busy_cores SECONDS: a busy loop on every core, as a game loads the CPU
+# (no traffic), for SECONDS at most; lab_idle_cores ends them.
+lab_busy_cores() {
+	LAB_BUSY=()
+	for _ in $(seq "$(nproc)"); do
+		timeout "$1" sh -c 'while :; do :; done' &
+		LAB_BUSY+=($!)
+	done
+	LAB_PIDS+=("${LAB_BUSY[@]}")
+}
+lab_idle_cores() {
+	local pid
+	kill "${LAB_BUSY[@]}" 2>/dev/null || true
+	for pid in "${LAB_BUSY[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+
 # wait_for SECONDS DESCRIPTION CMD...: polls CMD until it succeeds or time runs out.
 # Arguments are expanded once: to re-read a value each time, pass
 # eval '[ "$(counter)" -gt 0 ]' in single quotes.

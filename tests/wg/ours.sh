@@ -113,16 +113,11 @@ step "a game keeps every core busy: the workers stop polling, pings still get th
 # A worker that polls while another thread wants its CPU gets it back only
 # after that thread's time slice (4 ms here): each packet waited that long.
 # The workers notice lost slices, sleep instead and are woken by the packet.
-hogs=()
-for _ in $(seq "$(nproc)"); do
-	timeout 30 sh -c 'while :; do :; done' &
-	hogs+=($!)
-done
-LAB_PIDS+=("${hogs[@]}")
+lab_busy_cores 30
 ca=$(stat a worker_contended)
 cb=$(stat b worker_contended)
 ip netns exec "${NS[a]}" ping -c 300 -i 0.01 -W 1 10.66.0.2 >"$LAB_TMP/ping.busy" || true
-kill "${hogs[@]}" 2>/dev/null || true
+lab_idle_cores
 received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$LAB_TMP/ping.busy")
 median=$(sed -n 's/.*time=\([0-9.]*\).*/\1/p' "$LAB_TMP/ping.busy" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 echo "   $received/300 answered, median ${median} ms; a stopped polling $(($(stat a worker_contended) - ca))" \
