@@ -11,6 +11,7 @@
 #include "crypto/rand.h"
 #include "relay/relay.h"
 #include "util/err.h"
+#include "util/evrun.h"
 #include "util/log.h"
 #include "util/num.h"
 
@@ -83,12 +84,6 @@ static bool is_wildcard(const struct addr *a)
 	return memcmp(&a->in6.sin6_addr, &any6, sizeof(any6)) == 0;
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	log_info("signal %d: stopping", (int)sig);
-	event_base_loopexit(arg, NULL);
-}
-
 int main(int argc, char **argv)
 {
 	enum {
@@ -140,7 +135,7 @@ int main(int argc, char **argv)
 	static struct relay relay;
 	struct relay_config cfg;
 	struct event_base *base;
-	struct event *sigterm, *sigint;
+	int status;
 	enum log_level level;
 	errmsg err = "";
 	uint64_t n;
@@ -274,15 +269,9 @@ int main(int argc, char **argv)
 		event_base_free(base);
 		return 1;
 	}
-	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-	sigint = evsignal_new(base, SIGINT, on_signal, base);
-	event_add(sigterm, NULL);
-	event_add(sigint, NULL);
-	event_base_dispatch(base);
-	event_free(sigterm);
-	event_free(sigint);
+	status = evrun_until_signal(base) < 0 ? 1 : 0;
 	relay_stop(&relay);
 	event_base_free(base);
 	libevent_global_shutdown();
-	return 0;
+	return status;
 }

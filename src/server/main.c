@@ -14,6 +14,7 @@
 #include "util/num.h"
 #include "util/addr.h"
 #include "util/err.h"
+#include "util/evrun.h"
 #include "util/log.h"
 
 static void usage(FILE *f)
@@ -65,12 +66,6 @@ static bool parse_duration(const char *s, int64_t *out_ms)
 static bool copy_arg(char *dst, size_t size, const char *src)
 {
 	return (size_t)snprintf(dst, size, "%s", src) < size;
-}
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	log_info("signal %d: stopping", (int)sig);
-	event_base_loopexit(arg, NULL);
 }
 
 int main(int argc, char **argv)
@@ -132,7 +127,7 @@ int main(int argc, char **argv)
 	struct server_config cfg;
 	struct server srv;
 	struct event_base *base;
-	struct event *sigterm, *sigint;
+	int status;
 	enum log_level level;
 	uint64_t n;
 	errmsg err;
@@ -270,17 +265,11 @@ int main(int argc, char **argv)
 	if (stun_on)
 		log_info("STUN on %s%s", stun_spec,
 		         stun_server_rfc5780(&stun) ? " with RFC 5780 behaviour discovery" : "");
-	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-	sigint = evsignal_new(base, SIGINT, on_signal, base);
-	event_add(sigterm, NULL);
-	event_add(sigint, NULL);
-	event_base_dispatch(base);
-	event_free(sigterm);
-	event_free(sigint);
+	status = evrun_until_signal(base) < 0 ? 1 : 0;
 	if (stun_on)
 		stun_listener_stop(&stun_listener);
 	server_stop(&srv);
 	event_base_free(base);
 	libevent_global_shutdown();
-	return 0;
+	return status;
 }

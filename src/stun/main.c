@@ -8,6 +8,7 @@
 #include "nat/stun_listener.h"
 #include "nat/stun_server.h"
 #include "util/err.h"
+#include "util/evrun.h"
 #include "util/log.h"
 
 static void usage(FILE *f)
@@ -20,17 +21,11 @@ static void usage(FILE *f)
 	           "on all four combinations of the two addresses and ports.\n");
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	event_base_loopexit(arg, NULL);
-}
-
 int main(int argc, char **argv)
 {
 	struct stun_server_config cfg = { .software = "LANrage " LANRAGE_VERSION };
 	static struct stun_server server;
 	struct stun_listener listener;
-	struct event *sigint, *sigterm;
 	struct event_base *base;
 	enum log_level level = LL_INFO;
 	char list[4 * ADDR_STRLEN + 8] = "";
@@ -83,10 +78,6 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out_base;
 	}
-	sigint = evsignal_new(base, SIGINT, on_signal, base);
-	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-	if (!sigint || !sigterm || event_add(sigint, NULL) < 0 || event_add(sigterm, NULL) < 0)
-		goto out_listener;
 	for (unsigned i = 0; i < server.n_sockets; i++) {
 		char buf[ADDR_STRLEN];
 
@@ -95,7 +86,8 @@ int main(int argc, char **argv)
 	}
 	log_info("listening on %s (RFC 5780 %s)", list,
 	         stun_server_rfc5780(&server) ? "behaviour discovery" : "off: no --alternate");
-	event_base_dispatch(base);
+	if (evrun_until_signal(base) < 0)
+		goto out_listener;
 	log_info("stopping: %llu requests, %llu answered, %llu errors, %llu rate-limited, %llu "
 	         "not requests, %llu malformed",
 	         (unsigned long long)server.stats.requests,
@@ -109,10 +101,6 @@ int main(int argc, char **argv)
 	                              server.stats.malformed[STUN_DROP_FINGERPRINT]));
 	ret = 0;
 out_listener:
-	if (sigint)
-		event_free(sigint);
-	if (sigterm)
-		event_free(sigterm);
 	stun_listener_stop(&listener);
 out_base:
 	event_base_free(base);

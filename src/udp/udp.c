@@ -21,6 +21,17 @@ int udp_enable_timestamps(struct udp_socket *s)
 	return 0;
 }
 
+int udp_enable_pktinfo(struct udp_socket *s)
+{
+	int on = 1, ret;
+
+	if (s->family == AF_INET6)
+		ret = setsockopt(s->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+	else
+		ret = setsockopt(s->fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+	return ret < 0 ? -errno : 0;
+}
+
 int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark)
 {
 	if (setsockopt(s->fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)
@@ -190,13 +201,45 @@ static void from_sockaddr(struct addr *out, const struct sockaddr_in6 *sa, sockl
 		addr_clear(out);
 }
 
-/* What a received message's control data says: its GRO segment size and the kernel's stamp. */
+/* An address the datagram came to, IPv4 ones plain (a dual-stack socket maps them). */
+static void from_in6(struct addr *out, const struct in6_addr *ip, uint32_t ifindex)
+{
+	if (IN6_IS_ADDR_V4MAPPED(ip)) {
+		struct in_addr v4;
+
+		memcpy(&v4, &ip->s6_addr[12], 4);
+		addr_from_in4(out, v4, 0);
+		return;
+	}
+	memset(out, 0, sizeof(*out));
+	out->in6.sin6_family = AF_INET6;
+	out->in6.sin6_addr = *ip;
+	/* The interface matters only where the address is not unique. */
+	if (IN6_IS_ADDR_LINKLOCAL(ip))
+		out->in6.sin6_scope_id = ifindex;
+}
+
+/*
+ * What a received message's control data says: its GRO segment size, the
+ * kernel's stamp and the address it came to.
+ */
 static void read_cmsgs(struct msghdr *m, struct udp_pkt *p)
 {
 	p->seg = 0;
 	p->rx_wall_ns = 0;
+	addr_clear(&p->local);
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			from_in6(&p->local, &pi.ipi6_addr, (uint32_t)pi.ipi6_ifindex);
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			addr_from_in4(&p->local, pi.ipi_addr, 0);
+		} else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
 			int v;
 
 			memcpy(&v, CMSG_DATA(c), sizeof(v));
@@ -275,12 +318,58 @@ struct out_batch {
 	struct iovec iov[MAX_BATCH];
 	struct sockaddr_in6 names[MAX_BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
 	} ctl[MAX_BATCH];
 	int first[MAX_BATCH], count[MAX_BATCH];
+	bool sourced[MAX_BATCH]; /* the message names its source */
 	int m;
 };
+
+/*
+ * Writes the control message that sends from local (IPV6_PKTINFO, IPv4 ones
+ * mapped, on a dual-stack socket; IP_PKTINFO on an IPv4 one) at c; its space,
+ * or 0 when local is unset or not of to's family.
+ */
+static size_t put_source(const struct udp_socket *s, const struct addr *local,
+                         const struct addr *to, struct cmsghdr *c)
+{
+	struct in6_pktinfo pi6 = { .ipi6_ifindex = 0 };
+	struct in_pktinfo pi4 = { .ipi_ifindex = 0 };
+
+	if (!addr_is_set(local) || local->sa.sa_family != to->sa.sa_family)
+		return 0;
+	if (s->family == AF_INET) {
+		pi4.ipi_spec_dst = local->in4.sin_addr;
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi4));
+		memcpy(CMSG_DATA(c), &pi4, sizeof(pi4));
+		return CMSG_SPACE(sizeof(pi4));
+	}
+	if (local->sa.sa_family == AF_INET) {
+		pi6.ipi6_addr.s6_addr[10] = 0xff;
+		pi6.ipi6_addr.s6_addr[11] = 0xff;
+		memcpy(&pi6.ipi6_addr.s6_addr[12], &local->in4.sin_addr, 4);
+	} else {
+		pi6.ipi6_addr = local->in6.sin6_addr;
+		pi6.ipi6_ifindex = (int)local->in6.sin6_scope_id;
+	}
+	c->cmsg_level = IPPROTO_IPV6;
+	c->cmsg_type = IPV6_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(pi6));
+	memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
+	return CMSG_SPACE(sizeof(pi6));
+}
+
+/*
+ * What the kernel says of a source the host no longer has (EINVAL, or no
+ * route from it), when the same datagram may well go from another.
+ */
+static bool source_refused(int err)
+{
+	return err == EINVAL || err == EADDRNOTAVAIL || err == ENETUNREACH || err == EHOSTUNREACH;
+}
 
 /* How many of pkts[i..n) can follow pkts[i] in one GSO message. */
 static int gso_run(const struct udp_pkt *pkts, int i, int n)
@@ -289,7 +378,8 @@ static int gso_run(const struct udp_pkt *pkts, int i, int n)
 	int j = i + 1;
 
 	while (j < n && j - i < UDP_GSO_MAX_SEGS && pkts[j].len && pkts[j].len <= seg &&
-	       total + pkts[j].len <= UDP_MAX_PAYLOAD && addr_equal(&pkts[j].addr, &pkts[i].addr)) {
+	       total + pkts[j].len <= UDP_MAX_PAYLOAD && addr_equal(&pkts[j].addr, &pkts[i].addr) &&
+	       addr_equal_ip(&pkts[j].local, &pkts[i].local)) {
 		total += pkts[j].len;
 		/* Only the last piece may be shorter. */
 		if (pkts[j++].len < seg)
@@ -323,18 +413,24 @@ static void fill_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n, 
 		h->msg_iovlen = (size_t)run;
 		h->msg_name = &b->names[m];
 		h->msg_namelen = len;
+		h->msg_control = b->ctl[m].buf;
+		h->msg_controllen = 0;
 		if (run > 1) {
-			struct cmsghdr *c;
+			struct cmsghdr *c = (struct cmsghdr *)b->ctl[m].buf;
 			uint16_t seg = (uint16_t)pkts[i].len;
 
-			h->msg_control = b->ctl[m].buf;
-			h->msg_controllen = sizeof(b->ctl[m].buf);
-			c = CMSG_FIRSTHDR(h);
 			c->cmsg_level = SOL_UDP;
 			c->cmsg_type = UDP_SEGMENT;
 			c->cmsg_len = CMSG_LEN(sizeof(seg));
 			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+			h->msg_controllen = CMSG_SPACE(sizeof(seg));
 		}
+		h->msg_controllen +=
+		    put_source(s, &pkts[i].local, &pkts[i].addr,
+		               (struct cmsghdr *)(b->ctl[m].buf + h->msg_controllen));
+		b->sourced[m] = h->msg_controllen > (run > 1 ? CMSG_SPACE(sizeof(uint16_t)) : 0);
+		if (!h->msg_controllen)
+			h->msg_control = NULL;
 		for (int j = 0; j < run; j++, k++) {
 			b->iov[k].iov_base = pkts[i + j].data;
 			b->iov[k].iov_len = pkts[i + j].len;
@@ -351,13 +447,15 @@ static void fill_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n, 
 /*
  * Message idx of b was refused with err.  A GSO message that the path cannot
  * take whole (EINVAL: a piece over the path MTU; EIO: no checksum offload)
- * goes again one datagram at a time.  Returns how many of its datagrams went;
- * flags the others in failed (may be NULL).
+ * goes again one datagram at a time, as does one from a source the host no
+ * longer has, from the routing table's choice.  Returns how many of its
+ * datagrams went; flags the others in failed (may be NULL).
  */
 static int send_apart(struct udp_socket *s, struct out_batch *b, int idx, int err, bool *failed)
 {
 	struct msghdr one = b->msgs[idx].msg_hdr;
-	bool retry = b->count[idx] > 1 && (err == EINVAL || err == EIO || err == EMSGSIZE);
+	bool retry = (b->count[idx] > 1 && (err == EINVAL || err == EIO || err == EMSGSIZE)) ||
+	             (b->sourced[idx] && source_refused(err));
 	int sent = 0;
 
 	one.msg_control = NULL;
@@ -434,15 +532,28 @@ int udp_send_endpoint(struct udp_socket *s, const void *data, size_t len, const 
 		{ .iov_base = (void *)to->hdr, .iov_len = to->hdr_len },
 		{ .iov_base = (void *)data, .iov_len = len },
 	};
-	struct msghdr m = {
-		.msg_name = &sa, .msg_namelen = salen, .msg_iov = iov, .msg_iovlen = 2
-	};
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr m = { .msg_name = &sa,
+		            .msg_namelen = salen,
+		            .msg_iov = iov,
+		            .msg_iovlen = 2,
+		            .msg_control = ctl.buf };
 
 	if (!salen)
 		return -EAFNOSUPPORT;
-	if (sendmsg(s->fd, &m, MSG_DONTWAIT) < 0)
+	m.msg_controllen = put_source(s, &to->local, &to->addr, &ctl.align);
+	if (!m.msg_controllen)
+		m.msg_control = NULL;
+	if (sendmsg(s->fd, &m, MSG_DONTWAIT) >= 0)
+		return 0;
+	if (!m.msg_control || !source_refused(errno))
 		return -errno;
-	return 0;
+	m.msg_control = NULL;
+	m.msg_controllen = 0;
+	return sendmsg(s->fd, &m, MSG_DONTWAIT) < 0 ? -errno : 0;
 }
 
 int udp_send_batch_nowait(struct udp_socket *s, const struct udp_pkt *pkts, int n, bool *failed)

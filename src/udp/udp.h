@@ -39,6 +39,12 @@ struct udp_pkt {
 	size_t cap;
 	size_t seg;
 	struct addr addr;
+	/*
+	 * Our own address on the path: received, the one the datagram came to
+	 * (udp_enable_pktinfo); sent, the source it goes from.  Unset: the
+	 * routing table picks the source, as it would for an unbound socket.
+	 */
+	struct addr local;
 	/* when the kernel took it in (CLOCK_REALTIME; udp_enable_timestamps), or 0 */
 	uint64_t rx_wall_ns;
 };
@@ -67,6 +73,14 @@ int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark) WARN_UNUSED;
 /* Asks the kernel to stamp each received datagram (SO_TIMESTAMPNS): 0 or -errno. */
 int udp_enable_timestamps(struct udp_socket *s) WARN_UNUSED;
 
+/*
+ * Asks the kernel for the address each datagram came to (udp_pkt.local), so
+ * that replies can go from it: on a host with several addresses the routing
+ * table's choice may be another one, which a NAT or a stateful firewall in
+ * front of the peer drops.  0 or -errno.
+ */
+int udp_enable_pktinfo(struct udp_socket *s) WARN_UNUSED;
+
 /* Receives up to n datagrams without blocking: count, 0 when none wait, or -errno. */
 int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n);
 
@@ -84,15 +98,18 @@ struct udp_rx {
 	struct iovec iov[UDP_RECV_MAX];
 	struct sockaddr_in6 names[UDP_RECV_MAX];
 	union {
-		char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct timespec))];
+		char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct timespec)) +
+		         CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
 	} ctl[UDP_RECV_MAX];
 };
 void udp_rx_init(struct udp_rx *rx, struct udp_pkt *pkts, int n);
 int udp_recv_prepared(struct udp_socket *s, struct udp_rx *rx);
 /*
- * Sends n datagrams, each to its addr; on a GSO socket, runs of equal-sized
- * ones to the same address go as one.  Returns how many datagrams went.
+ * Sends n datagrams, each to its addr, from its local if set; on a GSO socket,
+ * runs of equal-sized ones to the same address from the same source go as
+ * one.  A source the host no longer has is dropped (the routing table picks
+ * one instead).  Returns how many datagrams went.
  */
 int udp_send_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n);
 /*
@@ -103,7 +120,10 @@ int udp_send_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n);
 int udp_send_batch_nowait(struct udp_socket *s, const struct udp_pkt *pkts, int n, bool *failed);
 /* One datagram; 0 or -errno. */
 int udp_send(struct udp_socket *s, const void *data, size_t len, const struct addr *to);
-/* One datagram to an endpoint: its header (if relayed), then data; 0 or -errno. */
+/*
+ * One datagram to an endpoint: its header (if relayed), then data, from the
+ * endpoint's local address if set (as udp_send_batch); 0 or -errno.
+ */
 int udp_send_endpoint(struct udp_socket *s, const void *data, size_t len,
                       const struct endpoint *to);
 

@@ -20,6 +20,12 @@ struct endpoint {
 	struct addr addr;
 	uint8_t hdr_len; /* 0: direct */
 	uint8_t hdr[ENDPOINT_HDR_MAX];
+	/*
+	 * Our address that the peer's datagrams came to, which ours go from
+	 * (the peer's NAT or firewall knows only that one); unset: the routing
+	 * table picks.  Learned from received datagrams, never configured.
+	 */
+	struct addr local;
 };
 
 /* A direct endpoint at a (which may be unset). */
@@ -33,7 +39,7 @@ static inline bool endpoint_is_relayed(const struct endpoint *ep)
 {
 	return ep->hdr_len != 0;
 }
-/* Same address and same header. */
+/* Same address and same header (the same path; local is not compared). */
 bool endpoint_equal(const struct endpoint *a, const struct endpoint *b);
 /* "1.2.3.4:51820", or "198.51.100.50:51820 via e030470dcd" for a relayed one.  Returns buf. */
 const char *endpoint_format(const struct endpoint *ep, char buf[ENDPOINT_STRLEN]);

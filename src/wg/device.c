@@ -264,6 +264,12 @@ static int open_sockets(struct wg_device *dev, struct udp_socket *socks, uint16_
 			log_ratelimited(LL_INFO, "%s: no receive timestamps; queue control off",
 			                dev->tun->name);
 	}
+	/* Without it replies leave from whatever source the routing table picks. */
+	for (int i = 0, e; ret == 0 && i < dev->n_workers; i++) {
+		if ((e = udp_enable_pktinfo(&socks[i])) < 0)
+			log_ratelimited(LL_INFO, "%s: no destination addresses on receive: %s",
+			                dev->tun->name, strerror(-e));
+	}
 	return ret;
 }
 

@@ -213,7 +213,8 @@ void peer_update_endpoint(struct wg_peer *peer, const struct endpoint *src)
 	bool changed;
 
 	pthread_spin_lock(&peer->endpoint_lock);
-	changed = !endpoint_equal(&peer->endpoint, src);
+	changed = !endpoint_equal(&peer->endpoint, src) ||
+	          !addr_equal_ip(&peer->endpoint.local, &src->local);
 	if (changed)
 		peer->endpoint = *src;
 	pthread_spin_unlock(&peer->endpoint_lock);

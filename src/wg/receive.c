@@ -177,6 +177,7 @@ static void receive_one(struct worker_io *io, const struct kp_index *kpi,
 			return;
 		}
 		endpoint_relayed(&src, &p->addr, data, RELAY_DATA_HDR_LEN);
+		src.local = p->local;
 		data += RELAY_DATA_HDR_LEN;
 		len -= RELAY_DATA_HDR_LEN;
 		if (data[0] == RELAY_DATA ||
@@ -186,6 +187,7 @@ static void receive_one(struct worker_io *io, const struct kp_index *kpi,
 		}
 	} else {
 		endpoint_from_addr(&src, &p->addr);
+		src.local = p->local;
 	}
 	if (is_wireguard(data, len)) {
 		static const size_t exact[] = { [MSG_INITIATION] = MSG_INITIATION_LEN,
@@ -320,6 +322,7 @@ int receive_from_udp(struct worker_io *io, uint64_t now_ns)
 				.data = p->data + io->rx_off,
 				.len = p->len - io->rx_off < seg ? p->len - io->rx_off : seg,
 				.addr = p->addr,
+				.local = p->local,
 			};
 
 			receive_one(io, kpi, routes, &one, now_ns);

@@ -114,6 +114,7 @@ static void tx_one(struct worker_io *io, const struct allowedips *routes, size_t
 	out = &io->tx_out[io->tx_n];
 	pthread_spin_lock(&peer->endpoint_lock);
 	out->addr = peer->endpoint.addr;
+	out->local = peer->endpoint.local;
 	hdr_len = peer->endpoint.hdr_len;
 	memcpy(buf - hdr_len, peer->endpoint.hdr, hdr_len);
 	pthread_spin_unlock(&peer->endpoint_lock);

@@ -7,6 +7,7 @@
 
 #include "udp/udp.h"
 #include "util/addr.h"
+#include "util/endpoint.h"
 
 enum { N = 40, BIG = 65536 };
 
@@ -137,12 +138,86 @@ static void test_interleaved(void **state)
 	udp_close(&rx[1]);
 }
 
+/* Waits for one datagram on s; its length, with its sender and the address it came to. */
+static size_t receive_one(struct udp_socket *s, struct udp_pkt *p)
+{
+	*p = (struct udp_pkt){ .data = in[0], .cap = BIG };
+	if (poll(&(struct pollfd){ .fd = s->fd, .events = POLLIN }, 1, 5000) <= 0)
+		return 0;
+	assert_int_equal(udp_recv_batch(s, p, 1), 1);
+	return p->len;
+}
+
+static void assert_ip(const struct addr *a, const char *ip)
+{
+	char buf[ADDR_STRLEN];
+
+	assert_string_equal(addr_format_ip(a, buf), ip);
+}
+
+/*
+ * A host with several addresses (here 127.0.0.1 and 127.0.0.2): a datagram
+ * sent to the second says so, and the answer goes back from it, in a batch
+ * or alone; one from an address the host does not have goes from the routing
+ * table's choice rather than nowhere.
+ */
+static void test_sticky_source(void **state)
+{
+	struct udp_socket server, client;
+	struct addr any, lo, second, gone, to_client;
+	struct udp_pkt p, reply;
+	struct endpoint ep;
+
+	(void)state;
+	assert_true(addr_parse(&any, "[::]:0", NULL));
+	assert_true(addr_parse(&lo, "127.0.0.1:0", NULL));
+	assert_true(addr_parse_ip(&gone, "192.0.2.1", NULL));
+	assert_int_equal(udp_open_addr(&server, &any, 0, false), 0);
+	assert_int_equal(udp_open_addr(&client, &lo, 0, false), 0);
+	assert_int_equal(udp_enable_pktinfo(&server), 0);
+	assert_true(addr_parse(&second, "127.0.0.2:0", NULL));
+	addr_set_port(&second, server.port);
+
+	assert_int_equal(udp_send(&client, "hi", 2, &second), 0);
+	assert_int_equal(receive_one(&server, &p), 2);
+	assert_ip(&p.local, "127.0.0.2");
+	to_client = p.addr;
+
+	/* Without a source the routing table picks 127.0.0.1; with it, 127.0.0.2. */
+	reply = (struct udp_pkt){ .data = out[0], .len = fill(0, 100), .addr = to_client };
+	assert_int_equal(udp_send_batch(&server, &reply, 1), 1);
+	assert_int_equal(receive_one(&client, &p), 100);
+	assert_ip(&p.addr, "127.0.0.1");
+	reply.local = second;
+	assert_int_equal(udp_send_batch(&server, &reply, 1), 1);
+	assert_int_equal(receive_one(&client, &p), 100);
+	assert_ip(&p.addr, "127.0.0.2");
+	endpoint_from_addr(&ep, &to_client);
+	ep.local = second;
+	assert_int_equal(udp_send_endpoint(&server, "x", 1, &ep), 0);
+	assert_int_equal(receive_one(&client, &p), 1);
+	assert_ip(&p.addr, "127.0.0.2");
+
+	/* An address that went away: the datagram still leaves, from 127.0.0.1. */
+	reply.local = gone;
+	assert_int_equal(udp_send_batch(&server, &reply, 1), 1);
+	assert_int_equal(receive_one(&client, &p), 100);
+	assert_ip(&p.addr, "127.0.0.1");
+	ep.local = gone;
+	assert_int_equal(udp_send_endpoint(&server, "y", 1, &ep), 0);
+	assert_int_equal(receive_one(&client, &p), 1);
+	assert_ip(&p.addr, "127.0.0.1");
+	udp_close(&server);
+	udp_close(&client);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_receiver),
 		cmocka_unit_test(test_gro_receiver),
 		cmocka_unit_test(test_interleaved),
+		cmocka_unit_test(test_sticky_source),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,20 +17,7 @@ set -euo pipefail
 OURS=$(realpath "$1")
 WGTEST=$(realpath "$2")
 . "$(dirname "$0")/../lab/lib.sh"
-
-lab_ns O o
-lab_ns T t
-IF_O="lo${LAB_ID}"
-IF_T="lt${LAB_ID}"
-lab_veth "$O" "vo$LAB_ID" 203.0.113.1/24 "$T" "vt$LAB_ID" 203.0.113.2/24
-LAB_FILES+=("/var/run/wireguard/$IF_O.sock" "/var/run/wireguard/$IF_T.sock")
-
-KO=$(lab_key)
-KT=$(lab_key)
-PO=$(lab_pub "$KO")
-PT=$(lab_pub "$KT")
-echo "$KO" >"$LAB_TMP/ko"
-echo "$KT" >"$LAB_TMP/kt"
+. "$(dirname "$0")/pair.sh"
 
 stat_o() { ip netns exec "$O" "$OURS" --stats "$IF_O" | sed -n "s/^$1=//p"; }
 ping_o() { ip netns exec "$O" ping -c "${1:-3}" -i 0.2 -W 2 10.66.0.2 >/dev/null; }
@@ -49,13 +36,8 @@ start_ours() {
 
 step "start both, configured with wg"
 start_ours
-lab_bg "$T" "$LAB_TMP/theirs.log" env LOG_LEVEL=verbose WG_PROCESS_FOREGROUND=1 wireguard-go "$IF_T"
-wait_for 10 "wireguard-go's UAPI socket" test -S "/var/run/wireguard/$IF_T.sock"
-ip netns exec "$T" wg set "$IF_T" private-key "$LAB_TMP/kt" listen-port 51820 \
-	peer "$PO" endpoint 203.0.113.1:51820 allowed-ips 10.66.0.1/32,fd66::1/128
-ip -n "$T" addr add 10.66.0.2/24 dev "$IF_T"
+start_theirs endpoint 203.0.113.1:51820 allowed-ips 10.66.0.1/32,fd66::1/128
 ip -n "$T" addr add fd66::2/64 dev "$IF_T" nodad
-ip -n "$T" link set "$IF_T" up
 ip netns exec "$O" wg show "$IF_O" | grep -q "peer: $PT" || fail "wg show lists no peer"
 [ "$(ip netns exec "$O" wg show "$IF_O" public-key)" = "$PO" ] || fail "wg derives another public key"
 
@@ -120,7 +102,7 @@ transfer "$O" "$T" 2
 transfer "$T" "$O" 1
 
 step "a replayed data packet is dropped and counted"
-lab_bg "$T" "$LAB_TMP/tcpdump.log" tcpdump -i "vt$LAB_ID" -w "$LAB_TMP/cap.pcap" -U -c 20 \
+lab_bg "$T" "$LAB_TMP/tcpdump.log" tcpdump -i "$VETH_T" -w "$LAB_TMP/cap.pcap" -U -c 20 \
 	"udp and src host 203.0.113.2 and dst port 51820 and udp[8] = 4"
 dump=$LAB_LAST_PID
 wait_for 10 "tcpdump capturing" grep -q "listening on" "$LAB_TMP/tcpdump.log"
