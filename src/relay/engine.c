@@ -140,7 +140,9 @@ static enum relay_verdict on_data(struct engine *e, struct session *src, uint8_t
 		return RELAY_DROP_NOT_HERE;
 	}
 	relay_data_set_tag(pkt, src->tag);
+	src->local = out->local; /* where this datagram came to */
 	out->to = dst->addr;
+	out->local = dst->local;
 	out->action = ENGINE_FORWARD;
 	return RELAY_OK;
 }
@@ -230,6 +232,7 @@ static enum relay_verdict on_bind(struct engine *e, struct session *here, const 
 	owner->expiry = info.expiry;
 	owner->last_ts_ms = ts;
 	owner->last_seen_ns = now_ns;
+	owner->local = out->local; /* where this bind came to */
 	e->stats.binds++;
 	relay_create_bind_ack(out->reply, ts, from, key);
 	out->reply_len = RELAY_ACK_LEN;
@@ -267,13 +270,19 @@ static enum relay_verdict on_unbind(struct engine *e, struct session *src, const
 }
 
 enum relay_verdict engine_input(struct engine *e, uint8_t *pkt, size_t len, const struct addr *from,
-                                uint64_t now_ns, int64_t wall_ms, struct engine_out *out)
+                                const struct addr *local, uint64_t now_ns, int64_t wall_ms,
+                                struct engine_out *out)
 {
 	struct session *src = sessions_by_addr(&e->sessions, from);
 	enum relay_verdict v;
 
 	out->action = ENGINE_DROP;
 	out->reply_len = 0;
+	/* A reply goes from where the datagram came; on_data and on_bind note it. */
+	if (local)
+		out->local = *local;
+	else
+		addr_clear(&out->local);
 	if (!src && e->blocked && blocklist_match(e->blocked, from)) {
 		v = RELAY_DROP_BLOCKED;
 		goto drop;

@@ -88,10 +88,16 @@ enum engine_action {
 	ENGINE_REPLY,   /* send out->reply[0..reply_len) to the source */
 };
 
-/* What to do with one datagram.  reply holds an ack (48 bytes) or an error (8). */
+/*
+ * What to do with one datagram.  reply holds an ack (48 bytes) or an error
+ * (8).  local is the relay's address to send from (unset: the routing
+ * table's choice): for a reply the one the datagram came to, for a forward
+ * the one the receiving member last reached; a member behind a NAT or a
+ * stateful firewall hears only from the address it sent to.
+ */
 struct engine_out {
 	enum engine_action action;
-	struct addr to;
+	struct addr to, local;
 	uint8_t reply[RELAY_ACK_LEN];
 	size_t reply_len;
 };
@@ -129,12 +135,14 @@ int engine_init(struct engine *e, const struct engine_config *cfg,
 void engine_clear(struct engine *e);
 
 /*
- * One datagram that relay_is() accepted.  Data is rewritten in place; the
+ * One datagram that relay_is() accepted, from `from` to the relay's address
+ * `local` (NULL or unset: not known).  Data is rewritten in place; the
  * verdict says why it was dropped (an error may still be due: out->action).
  * Counted in stats.dropped; forwards are counted by the caller once sent.
  */
 enum relay_verdict engine_input(struct engine *e, uint8_t *pkt, size_t len, const struct addr *from,
-                                uint64_t now_ns, int64_t wall_ms, struct engine_out *out);
+                                const struct addr *local, uint64_t now_ns, int64_t wall_ms,
+                                struct engine_out *out);
 
 /* Ends sessions that went stale or whose token expired; returns how many. */
 size_t engine_sweep(struct engine *e, uint64_t now_ns, int64_t wall_ms);

@@ -126,6 +126,7 @@ static void handle_stun(struct relay *r, const struct udp_pkt *p, uint64_t now_n
 	uint8_t out[STUN_MAX_LEN];
 	unsigned out_sock;
 	size_t out_len;
+	struct endpoint to;
 
 	if (!r->cfg.stun_on) {
 		/* Neither a relay frame nor anything else we speak. */
@@ -138,7 +139,9 @@ static void handle_stun(struct relay *r, const struct udp_pkt *p, uint64_t now_n
 		return;
 	}
 	r->engine.stats.stun_requests++;
-	if (udp_send(&r->sock, out, out_len, &p->addr) == 0) {
+	endpoint_from_addr(&to, &p->addr);
+	to.local = p->local; /* the answer comes from the address asked */
+	if (udp_send_endpoint(&r->sock, out, out_len, &to) == 0) {
 		r->engine.stats.packets_out++;
 		r->engine.stats.bytes_out += out_len;
 	} else {
@@ -174,15 +177,17 @@ static int relay_batch(struct relay *r)
 			handle_stun(r, p, now_ns);
 			continue;
 		}
-		engine_input(&r->engine, p->data, p->len, &p->addr, now_ns, wall_ms, o);
+		engine_input(&r->engine, p->data, p->len, &p->addr, &p->local, now_ns, wall_ms, o);
 		if (o->action == ENGINE_FORWARD) {
-			r->tx_pkts[m] =
-			    (struct udp_pkt){ .data = p->data, .len = p->len, .addr = o->to };
+			r->tx_pkts[m] = (struct udp_pkt){
+				.data = p->data, .len = p->len, .addr = o->to, .local = o->local
+			};
 			r->tx_forward[m++] = true;
 		} else if (o->action == ENGINE_REPLY) {
 			r->tx_pkts[m] = (struct udp_pkt){ .data = o->reply,
 				                          .len = o->reply_len,
-				                          .addr = o->to };
+				                          .addr = o->to,
+				                          .local = o->local };
 			r->tx_forward[m++] = false;
 		}
 	}
@@ -372,6 +377,12 @@ int relay_start(struct relay *r, const struct relay_config *cfg, struct event_ba
 		        strerror(-rc));
 		goto err_engine;
 	}
+	/* Answers and forwards leave from the address each member reaches (a multi-homed host). */
+	rc = udp_enable_pktinfo(&r->sock);
+	if (rc)
+		log_info(
+		    "no destination addresses on receive (%s): the routing table picks sources",
+		    strerror(-rc));
 	if (cfg->stun_on) {
 		sc.primary = cfg->listen;
 		addr_set_port(&sc.primary, r->sock.port);

@@ -23,6 +23,7 @@ struct session {
 	int32_t next_by_addr, next_by_tag; /* chains; -1 ends */
 	bool used;
 	struct addr addr;
+	struct addr local; /* the relay's address this member reaches (unset: not known) */
 	char party[RELAY_TOKEN_PARTY_LEN];
 	uint8_t peer_id[RELAY_TOKEN_PEER_LEN];
 	uint32_t tag;

@@ -66,15 +66,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The raw bytes from one of the sources (sessions, strangers, the blocked one). */
 	if (size - 1 <= sizeof(pkt)) {
 		memcpy(pkt, data + 1, size - 1);
-		engine_input(&e, pkt, size - 1, &src[who], now, wall, &out);
+		engine_input(&e, pkt, size - 1, &src[who], NULL, now, wall, &out);
 		if (out.action == ENGINE_REPLY && out.reply_len > size - 1)
 			abort(); /* an answer larger than the question: amplification */
 	}
 	/* A genuine bind from that source, so data frames find sessions to go to. */
 	if (data[0] & 0x10) {
 		relay_create_bind(pkt, tokens[who], ts, keys[who]);
-		engine_input(&e, pkt, RELAY_BIND_LEN, &src[(who + (data[0] >> 6)) % SOURCES], now,
-		             wall, &out);
+		engine_input(&e, pkt, RELAY_BIND_LEN, &src[(who + (data[0] >> 6)) % SOURCES], NULL,
+		             now, wall, &out);
 	}
 	if (data[0] & 0x20)
 		engine_sweep(&e, now, wall);

@@ -9,6 +9,8 @@
 #        |  198.51.100.2: relay R2 :51820 (metrics 127.0.0.1:9181),     |
 #        |                --max-clients 1, --stale-timeout 2s, its      |
 #        |                control server unreachable                    |
+#        |  relay R3 on [::]:51823, reached at 198.51.100.2 (metrics     |
+#        |                127.0.0.1:9182)                               |
 #        +---r1------------r2------------r3-------------------h4--------+
 #            |             |             |                     |
 #        symmetric      symmetric    port-restricted         no NAT
@@ -227,6 +229,27 @@ kill -9 "$G_PID"
 lab_reap "$G_PID" 2>/dev/null
 wait_for 10 "G's session to go stale" metric_ge 9181 lanrage_relay_sessions_stale_total 1
 [ "$(metric 9181 lanrage_relay_sessions)" = 0 ] || fail "R2 still holds a session"
+
+step "a relay on the wildcard address answers from the address its members reach"
+# 198.51.100.2 is on the internet namespace's loopback; the routing table would
+# answer the NATs from a link's address, which their mappings do not know.
+R3=198.51.100.2:51823
+lab_spawn "$I" "$D/r3.log" "$RELAY" --relay-secret-file "$D/relay.secret" --listen "[::]:51823" \
+	--metrics 127.0.0.1:9182 --control http://198.51.100.2:9 --relay-id lab-3 --public-ip 198.51.100.2
+R3_PID=$LAB_LAST_PID
+wait_for 20 "R3's metrics" metric_ge 9182 lanrage_relay_sessions 0
+[ "$(ip -n "$I" route get 203.0.113.6 | sed -n 's/.* src \([^ ]*\).*/\1/p')" != 198.51.100.2 ] ||
+	fail "the routing table would answer from 198.51.100.2 anyway: the step shows nothing"
+member "$H1" a3.log --relay "$R3" --create Wildcard --party-file "$D/party3" --id-file "$D/a3.id" \
+	--send-to-file "$D/b3.id"
+wait_for 20 "party W" test -s "$D/party3"
+member "$H2" b3.log --relay "$R3" --join-file "$D/party3" --id-file "$D/b3.id" \
+	--send-to-file "$D/a3.id"
+wait_for 20 "A bound to R3 through its symmetric NAT" grep -q "^bound relay=$R3" "$D/a3.log"
+wait_for 20 "B bound to R3" grep -q "^bound relay=$R3" "$D/b3.log"
+wait_for 20 "B hearing A through R3" count_ge "$D/b3.log" "$(tag_of "$D/a3.id")" 20
+wait_for 20 "A hearing B through R3" count_ge "$D/a3.log" "$(tag_of "$D/b3.id")" 20
+lab_stop "$R3_PID"
 
 step "R1 stops cleanly"
 lab_stop "$R1_PID"

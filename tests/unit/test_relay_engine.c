@@ -34,6 +34,7 @@ struct fx {
 	struct blocklist block;
 	uint8_t token_key[MAC_KEY_LEN];
 	struct engine_out out;
+	struct addr local; /* the relay's address the helpers' datagrams come to (unset: unknown) */
 };
 
 static struct fx *fx_new(size_t max_clients, uint32_t rate_pps)
@@ -73,8 +74,8 @@ static enum relay_verdict bind_at(struct fx *f, struct member *m, const struct a
 	uint8_t pkt[RELAY_BIND_LEN];
 
 	relay_create_bind(pkt, m->token, ts, m->key);
-	return engine_input(&f->e, pkt, sizeof(pkt), from, T0 + now, WALL0 + (int64_t)(now / MS),
-	                    &f->out);
+	return engine_input(&f->e, pkt, sizeof(pkt), from, &f->local, T0 + now,
+	                    WALL0 + (int64_t)(now / MS), &f->out);
 }
 
 static enum relay_verdict do_bind(struct fx *f, struct member *m, uint64_t now)
@@ -120,7 +121,8 @@ static enum relay_verdict data(struct fx *f, const struct addr *from, uint32_t t
 {
 	relay_create_data_header(pkt, tag);
 	memset(pkt + RELAY_DATA_HDR_LEN, fill, 64 - RELAY_DATA_HDR_LEN);
-	return engine_input(&f->e, pkt, 64, from, T0 + now, WALL0 + (int64_t)(now / MS), &f->out);
+	return engine_input(&f->e, pkt, 64, from, &f->local, T0 + now, WALL0 + (int64_t)(now / MS),
+	                    &f->out);
 }
 
 static void test_bind_and_forward(void **state)
@@ -153,6 +155,49 @@ static void test_bind_and_forward(void **state)
 	expect_ack(f, &a, &a.addr);
 	assert_int_equal(engine_sessions(&f->e), 2);
 	assert_true(f->e.stats.sessions_created == 2 && f->e.stats.binds == 3);
+	engine_clear(&f->e);
+}
+
+/*
+ * A relay with two addresses: A reaches it on one, B on the other.  Each
+ * hears from the one it sent to: its ack, and what the other member sends
+ * it; a member that moves to the other address is answered from there.
+ */
+static void test_source_addresses(void **state)
+{
+	struct fx *f = fx_new(10, 0);
+	struct addr first, second;
+	struct member a, b;
+	uint8_t pkt[64];
+
+	(void)state;
+	assert_true(addr_parse_ip(&first, "198.51.100.1", NULL));
+	assert_true(addr_parse_ip(&second, "198.51.100.2", NULL));
+	member_init(f, &a, "203.0.113.1:40000", "30470dcd2fe2a03b", PARTY_P, 2000000000u);
+	member_init(f, &b, "203.0.113.2:40001", "71a72dbae518894a", PARTY_P, 2000000000u);
+	f->local = first;
+	assert_int_equal(do_bind(f, &a, 0), RELAY_OK);
+	assert_true(addr_equal_ip(&f->out.local, &first));
+	f->local = second;
+	assert_int_equal(do_bind(f, &b, 1 * MS), RELAY_OK);
+	assert_true(addr_equal_ip(&f->out.local, &second));
+
+	/* Forwards leave from the receiver's address, not the one they came to. */
+	f->local = first;
+	assert_int_equal(data(f, &a.addr, b.tag, 0xAA, pkt, 2 * MS), RELAY_OK);
+	assert_true(addr_equal(&f->out.to, &b.addr) && addr_equal_ip(&f->out.local, &second));
+	f->local = second;
+	assert_int_equal(data(f, &b.addr, a.tag, 0xBB, pkt, 3 * MS), RELAY_OK);
+	assert_true(addr_equal(&f->out.to, &a.addr) && addr_equal_ip(&f->out.local, &first));
+	/* A's data now comes to the second address: B's forwards to A follow. */
+	assert_int_equal(data(f, &a.addr, b.tag, 0xAA, pkt, 4 * MS), RELAY_OK);
+	assert_int_equal(data(f, &b.addr, a.tag, 0xBB, pkt, 5 * MS), RELAY_OK);
+	assert_true(addr_equal_ip(&f->out.local, &second));
+	/* An error goes back from where the datagram came. */
+	f->local = first;
+	assert_int_equal(data(f, &a.addr, 0x12345678, 0xCC, pkt, 6 * MS), RELAY_DROP_NOT_HERE);
+	assert_int_equal(f->out.action, ENGINE_REPLY);
+	assert_true(addr_equal_ip(&f->out.local, &first));
 	engine_clear(&f->e);
 }
 
@@ -199,13 +244,13 @@ static void test_party_isolation_and_strangers(void **state)
 	assert_true(f->e.stats.errors_suppressed >= 1);
 	/* Frames the relay never takes. */
 	pkt[0] = RELAY_BIND_ACK;
-	assert_int_equal(engine_input(&f->e, pkt, 48, &a.addr, T0, WALL0, &f->out),
+	assert_int_equal(engine_input(&f->e, pkt, 48, &a.addr, NULL, T0, WALL0, &f->out),
 	                 RELAY_DROP_TYPE);
 	pkt[0] = 0xE9;
-	assert_int_equal(engine_input(&f->e, pkt, 48, &a.addr, T0, WALL0, &f->out),
+	assert_int_equal(engine_input(&f->e, pkt, 48, &a.addr, NULL, T0, WALL0, &f->out),
 	                 RELAY_DROP_TYPE);
 	pkt[0] = RELAY_DATA;
-	assert_int_equal(engine_input(&f->e, pkt, 12, &a.addr, T0, WALL0, &f->out),
+	assert_int_equal(engine_input(&f->e, pkt, 12, &a.addr, NULL, T0, WALL0, &f->out),
 	                 RELAY_DROP_MALFORMED);
 	assert_int_equal(f->out.action, ENGINE_DROP);
 	engine_clear(&f->e);
@@ -258,14 +303,14 @@ static void test_bind_refusals(void **state)
 
 	/* Malformed and other versions: dropped without a word. */
 	relay_create_bind(pkt, a.token, a.ts + 1, a.key);
-	assert_int_equal(engine_input(&f->e, pkt, RELAY_BIND_LEN - 1, &old.addr, T0 + (now += SEC),
-	                              WALL0, &f->out),
+	assert_int_equal(engine_input(&f->e, pkt, RELAY_BIND_LEN - 1, &old.addr, NULL,
+	                              T0 + (now += SEC), WALL0, &f->out),
 	                 RELAY_DROP_MALFORMED);
 	assert_int_equal(f->out.action, ENGINE_DROP);
 	pkt[1] = 2;
-	assert_int_equal(
-	    engine_input(&f->e, pkt, RELAY_BIND_LEN, &old.addr, T0 + (now += SEC), WALL0, &f->out),
-	    RELAY_DROP_VERSION);
+	assert_int_equal(engine_input(&f->e, pkt, RELAY_BIND_LEN, &old.addr, NULL,
+	                              T0 + (now += SEC), WALL0, &f->out),
+	                 RELAY_DROP_VERSION);
 	assert_int_equal(f->out.action, ENGINE_DROP);
 	assert_true(f->e.stats.dropped[RELAY_DROP_BAD_TOKEN] == 1 &&
 	            f->e.stats.dropped[RELAY_DROP_EXPIRED] == 1 &&
@@ -287,12 +332,13 @@ static void test_replay_and_nat_rebinding(void **state)
 	a.ts += 1000;
 	relay_create_bind(captured, a.token, a.ts, a.key);
 	assert_int_equal(
-	    engine_input(&f->e, captured, sizeof(captured), &a.addr, T0, WALL0, &f->out), RELAY_OK);
+	    engine_input(&f->e, captured, sizeof(captured), &a.addr, NULL, T0, WALL0, &f->out),
+	    RELAY_OK);
 	assert_int_equal(do_bind(f, &b, 0), RELAY_OK);
 
 	/* The captured bind replayed from elsewhere moves nothing, and draws no answer. */
 	assert_true(addr_parse(&moved, "198.51.100.200:6666", err));
-	assert_int_equal(engine_input(&f->e, captured, sizeof(captured), &moved, T0 + SEC,
+	assert_int_equal(engine_input(&f->e, captured, sizeof(captured), &moved, NULL, T0 + SEC,
 	                              WALL0 + 1000, &f->out),
 	                 RELAY_DROP_STALE_TS);
 	assert_int_equal(f->out.action, ENGINE_DROP);
@@ -392,23 +438,23 @@ static void test_expiry_and_unbind(void **state)
 	a.ts = (uint64_t)WALL0 + 401000;
 	assert_int_equal(bind_at(f, &a, &a.addr, a.ts, 401 * SEC), RELAY_OK);
 	relay_create_unbind(ub, a.ts, a.key);
-	assert_int_equal(
-	    engine_input(&f->e, ub, sizeof(ub), &a.addr, T0 + 401 * SEC, WALL0 + 401000, &f->out),
-	    RELAY_DROP_STALE_TS);
+	assert_int_equal(engine_input(&f->e, ub, sizeof(ub), &a.addr, NULL, T0 + 401 * SEC,
+	                              WALL0 + 401000, &f->out),
+	                 RELAY_DROP_STALE_TS);
 	relay_create_unbind(ub, a.ts + 1, b.key);
-	assert_int_equal(
-	    engine_input(&f->e, ub, sizeof(ub), &a.addr, T0 + 401 * SEC, WALL0 + 401000, &f->out),
-	    RELAY_DROP_MAC);
+	assert_int_equal(engine_input(&f->e, ub, sizeof(ub), &a.addr, NULL, T0 + 401 * SEC,
+	                              WALL0 + 401000, &f->out),
+	                 RELAY_DROP_MAC);
 	assert_int_equal(engine_sessions(&f->e), 1);
 	relay_create_unbind(ub, a.ts + 1, a.key);
-	assert_int_equal(
-	    engine_input(&f->e, ub, sizeof(ub), &a.addr, T0 + 401 * SEC, WALL0 + 401000, &f->out),
-	    RELAY_OK);
+	assert_int_equal(engine_input(&f->e, ub, sizeof(ub), &a.addr, NULL, T0 + 401 * SEC,
+	                              WALL0 + 401000, &f->out),
+	                 RELAY_OK);
 	assert_int_equal(engine_sessions(&f->e), 0);
 	/* An unbind from nobody: `not bound'. */
-	assert_int_equal(
-	    engine_input(&f->e, ub, sizeof(ub), &a.addr, T0 + 402 * SEC, WALL0 + 402000, &f->out),
-	    RELAY_DROP_UNKNOWN_SOURCE);
+	assert_int_equal(engine_input(&f->e, ub, sizeof(ub), &a.addr, NULL, T0 + 402 * SEC,
+	                              WALL0 + 402000, &f->out),
+	                 RELAY_DROP_UNKNOWN_SOURCE);
 	expect_error(f, RELAY_ERR_NOT_BOUND, 0, &a.addr);
 	/* A's last bind, captured and replayed within the clock window, does not bring it back. */
 	{
@@ -486,7 +532,7 @@ static void test_no_amplification(void **state)
 		if (pkt[0] == RELAY_BIND)
 			pkt[2] = RELAY_TOKEN_LEN;
 		addr_set_port(&from, (uint16_t)(1 + rand_uniform(3)));
-		engine_input(&f->e, pkt, len, &from, T0 + (uint64_t)i * 100 * MS,
+		engine_input(&f->e, pkt, len, &from, NULL, T0 + (uint64_t)i * 100 * MS,
 		             WALL0 + (int64_t)i * 100, &f->out);
 		if (f->out.action == ENGINE_REPLY)
 			assert_true(f->out.reply_len <= len);
@@ -676,7 +722,7 @@ static void relay_rx(void *ctx, const struct addr *to, const struct addr *from, 
 	struct engine_out out;
 
 	memcpy(buf, pkt, len);
-	engine_input(r->e, buf, len, from, now_ns, WALL0 + (int64_t)(now_ns / MS), &out);
+	engine_input(r->e, buf, len, from, NULL, now_ns, WALL0 + (int64_t)(now_ns / MS), &out);
 	if (out.action == ENGINE_FORWARD)
 		sim_send(r->host, &r->host->addrs[0], &out.to, buf, len);
 	else if (out.action == ENGINE_REPLY)
@@ -803,6 +849,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bind_and_forward),
+		cmocka_unit_test(test_source_addresses),
 		cmocka_unit_test(test_party_isolation_and_strangers),
 		cmocka_unit_test(test_bind_refusals),
 		cmocka_unit_test(test_replay_and_nat_rebinding),
