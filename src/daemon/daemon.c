@@ -20,6 +20,7 @@
 #include "nat/ifaddr.h"
 #include "tun/iface.h"
 #include "tun/tun.h"
+#include "util/be.h"
 #include "util/err.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -299,6 +300,13 @@ static int open_interface(struct daemon *d, char *err)
 	}
 	tun->mtu = d->cfg.mtu;
 	wg_config_default(&wcfg);
+	/* LAN games find each other by broadcast: the virtual LAN's reaches every member. */
+	wcfg.broadcast = true;
+	if (d->network.len < 31) {
+		uint32_t bcast = ntohl(d->network.v4.s_addr) | (0xFFFFFFFFu >> d->network.len);
+
+		be32_store(wcfg.broadcast4, bcast);
+	}
 	d->dev = wg_device_create(d->base, tun, &wcfg, err);
 	if (!d->dev) {
 		tun_destroy(tun);

@@ -112,6 +112,13 @@ static int change_address(const char *name, int type, const struct addr *addr, i
 	if (addr->sa.sa_family == AF_INET) {
 		add_attr(&req.nh, IFA_LOCAL, &addr->in4.sin_addr, 4);
 		add_attr(&req.nh, IFA_ADDRESS, &addr->in4.sin_addr, 4);
+		/* The subnet's broadcast address, so that datagrams to it are taken in. */
+		if (type == RTM_NEWADDR && prefix_len < 31) {
+			struct in_addr b = { .s_addr = addr->in4.sin_addr.s_addr |
+				                       htonl(0xFFFFFFFFu >> prefix_len) };
+
+			add_attr(&req.nh, IFA_BROADCAST, &b, 4);
+		}
 	} else if (addr->sa.sa_family == AF_INET6) {
 		add_attr(&req.nh, IFA_ADDRESS, &addr->in6.sin6_addr, 16);
 	} else {

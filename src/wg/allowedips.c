@@ -68,6 +68,7 @@ void allowedips_clear(struct allowedips *t)
 {
 	if (t->block) {
 		free(t->block);
+		free(t->peers);
 	} else {
 		free_tree(t->root4);
 		free_tree(t->root6);
@@ -260,6 +261,22 @@ struct allowedips *allowedips_clone(const struct allowedips *t)
 	}
 	c->root4 = copy_into(t->root4, c->block, &used);
 	c->root6 = copy_into(t->root6, c->block, &used);
+	/* The peers, for what goes to all of them (broadcast); a peer usually holds a prefix or
+	 * two. */
+	c->peers = calloc(n ? n : 1, sizeof(*c->peers));
+	if (!c->peers) {
+		allowedips_free_clone(c);
+		return NULL;
+	}
+	for (size_t i = 0; i < used; i++) {
+		void *peer = c->block[i].peer;
+		size_t j = 0;
+
+		while (peer && j < c->n_peers && c->peers[j] != peer)
+			j++;
+		if (peer && j == c->n_peers)
+			c->peers[c->n_peers++] = peer;
+	}
 	return c;
 }
 

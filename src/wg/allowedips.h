@@ -21,6 +21,8 @@ struct allowedips {
 	struct allowedips_node *root4;
 	struct allowedips_node *root6;
 	struct allowedips_node *block; /* set on clones: all nodes in one allocation */
+	void **peers;                  /* set on clones: every peer holding a prefix, once */
+	size_t n_peers;
 };
 
 void allowedips_init(struct allowedips *t);

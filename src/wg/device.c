@@ -32,6 +32,7 @@ void wg_timing_default(struct wg_timing *t)
 
 void wg_config_default(struct wg_config *cfg)
 {
+	memset(cfg, 0, sizeof(*cfg)); /* what is not named here is off */
 	wg_timing_default(&cfg->timing);
 	cfg->socket_buffer = WG_DEFAULT_SOCKET_BUFFER;
 	cfg->spin_us = WG_DEFAULT_SPIN_US;

@@ -63,6 +63,15 @@ struct wg_config {
 	/* ...judging a datagram's wait only with this many read behind it: a wait with no queue
 	 * (the worker was off the CPU) is no standing queue, and dropping would only starve TCP. */
 	unsigned aqm_min_backlog;
+	/*
+	 * A LAN's broadcast, for games that find each other by it: IPv4
+	 * datagrams to 255.255.255.255, to broadcast4 (the virtual LAN's own,
+	 * e.g. 10.66.255.255; 0.0.0.0: none) or to a multicast group
+	 * (224.0.0.0/4), which no peer's allowed IPs hold, go to every peer.
+	 * Off by default: WireGuard drops them, having no route (lanrage-wg).
+	 */
+	bool broadcast;
+	uint8_t broadcast4[4];
 };
 
 /*
@@ -158,6 +167,7 @@ struct wg_peer {
 	X(rx_queue_full) X(rx_aqm_dropped)                                      \
 	X(tx_data) X(tx_keepalive) X(tx_no_route) X(tx_no_endpoint)             \
 	X(tx_bad_packet) X(tx_staged) X(tx_staged_dropped) X(tx_send_failed)    \
+	X(tx_broadcast)                                                          \
 	X(hs_bad_mac) X(hs_cookie_sent) X(hs_ratelimited) X(hs_rejected)        \
 	X(hs_initiation_sent) X(hs_initiation_received) X(hs_response_sent)     \
 	X(hs_response_received) X(hs_cookie_received) X(hs_completed)        \

@@ -84,29 +84,33 @@ static uint8_t *slot(struct worker_io *io, int i)
 	return io->tx_bufs + (size_t)i * TX_BUF + ENDPOINT_HDR_MAX;
 }
 
-/* Routes and encrypts the packet in the next free slot; queues it for sending or stages it. */
-static void tx_one(struct worker_io *io, const struct allowedips *routes, size_t len,
-                   uint64_t now_ns)
+static void flush(struct worker_io *io)
+{
+	struct wg_device *dev = io->w->dev;
+	int sent;
+
+	if (!io->tx_n)
+		return;
+	sent = udp_send_batch(&dev->udp[io->w->id], io->tx_out, io->tx_n);
+	if (sent < 0)
+		sent = 0;
+	atomic_fetch_add_explicit(&dev->stats.tx_data, (uint64_t)sent, memory_order_relaxed);
+	if (sent < io->tx_n)
+		atomic_fetch_add_explicit(&dev->stats.tx_send_failed, (uint64_t)(io->tx_n - sent),
+		                          memory_order_relaxed);
+	io->tx_n = 0;
+}
+
+/* Encrypts the packet in the next free slot for peer; queues it for sending or stages it. */
+static void seal_for(struct worker_io *io, struct wg_peer *peer, size_t len, uint64_t now_ns)
 {
 	struct wg_device *dev = io->w->dev;
 	uint8_t *buf = slot(io, io->tx_n), *packet = buf + MSG_DATA_HEADER_LEN;
-	const uint8_t *dst;
 	struct noise_keypair *kp;
-	struct wg_peer *peer;
 	uint64_t counter;
 	struct udp_pkt *out;
 	size_t hdr_len;
-	int family = packet_destination(packet, len, &dst);
 
-	if (!family) {
-		STAT(dev, tx_bad_packet);
-		return;
-	}
-	peer = allowedips_lookup(routes, family, dst);
-	if (!peer) {
-		STAT(dev, tx_no_route);
-		return;
-	}
 	if (!take_counter(peer, now_ns, &kp, &counter)) {
 		peer_stage_packet(peer, packet, len);
 		return;
@@ -131,21 +135,56 @@ static void tx_one(struct worker_io *io, const struct allowedips *routes, size_t
 	timers_data_sent(peer);
 }
 
-static void flush(struct worker_io *io)
+/* IPv4 broadcast (limited, or the virtual LAN's) and multicast: what a LAN delivers to all. */
+static bool to_everyone(const struct wg_device *dev, int family, const uint8_t *dst)
+{
+	static const uint8_t all[4] = { 255, 255, 255, 255 };
+
+	if (!dev->config.broadcast || family != AF_INET)
+		return false;
+	return memcmp(dst, all, 4) == 0 || (dst[0] & 0xF0) == 224 ||
+	       (dev->config.broadcast4[0] && memcmp(dst, dev->config.broadcast4, 4) == 0);
+}
+
+/* A copy of the packet in the next free slot for each peer (slot i holds it in plain). */
+static void fan_out(struct worker_io *io, const struct allowedips *routes, size_t len,
+                    uint64_t now_ns)
+{
+	uint8_t plain[MAX_PACKET];
+
+	if (len > sizeof(plain))
+		return;
+	memcpy(plain, slot(io, io->tx_n) + MSG_DATA_HEADER_LEN, len);
+	for (size_t i = 0; i < routes->n_peers; i++) {
+		if (io->tx_n == TX_SLOTS)
+			flush(io);
+		memcpy(slot(io, io->tx_n) + MSG_DATA_HEADER_LEN, plain, len);
+		STAT(io->w->dev, tx_broadcast);
+		seal_for(io, routes->peers[i], len, now_ns);
+	}
+}
+
+/* Routes the packet in the next free slot: to its peer, to every peer, or nowhere. */
+static void tx_one(struct worker_io *io, const struct allowedips *routes, size_t len,
+                   uint64_t now_ns)
 {
 	struct wg_device *dev = io->w->dev;
-	int sent;
+	const uint8_t *dst;
+	struct wg_peer *peer;
+	int family = packet_destination(slot(io, io->tx_n) + MSG_DATA_HEADER_LEN, len, &dst);
 
-	if (!io->tx_n)
+	if (!family) {
+		STAT(dev, tx_bad_packet);
 		return;
-	sent = udp_send_batch(&dev->udp[io->w->id], io->tx_out, io->tx_n);
-	if (sent < 0)
-		sent = 0;
-	atomic_fetch_add_explicit(&dev->stats.tx_data, (uint64_t)sent, memory_order_relaxed);
-	if (sent < io->tx_n)
-		atomic_fetch_add_explicit(&dev->stats.tx_send_failed, (uint64_t)(io->tx_n - sent),
-		                          memory_order_relaxed);
-	io->tx_n = 0;
+	}
+	peer = allowedips_lookup(routes, family, dst);
+	if (peer) {
+		seal_for(io, peer, len, now_ns);
+	} else if (to_everyone(dev, family, dst)) {
+		fan_out(io, routes, len, now_ns);
+	} else {
+		STAT(dev, tx_no_route);
+	}
 }
 
 bool send_io_init(struct worker_io *io)

@@ -56,6 +56,38 @@ cli 1 --json ping player3 -c 3 >"$LAB_DIR/ping.json" || fail "lanrage ping: $(ca
 jq -e '.received == 3 and .path == "direct"' "$LAB_DIR/ping.json" >/dev/null ||
 	fail "lanrage ping: $(cat "$LAB_DIR/ping.json")"
 
+step "LAN discovery: player1's broadcasts and multicasts reach player2 and player3"
+# A game's server announces itself the ways LAN games do; the others listen on
+# the wildcard address, as a game's browser does.
+LISTENERS=()
+for k in 2 3; do
+	lab_spawn "$(lab_host_ns "$k")" "$LAB_DIR/bcast$k.txt" socat -u UDP-RECV:4445,reuseaddr -
+	LISTENERS+=("$LAB_LAST_PID")
+	lab_spawn "$(lab_host_ns "$k")" "$LAB_DIR/mcast$k.txt" \
+		socat -u UDP-RECV:4446,reuseaddr,ip-add-membership=239.255.66.1:lanrage0 -
+	LISTENERS+=("$LAB_LAST_PID")
+done
+udp_listening() { ip netns exec "$(lab_host_ns "$1")" ss -lunH "sport = :$2" | grep -q .; }
+for k in 2 3; do
+	wait_for 10 "host $k listening" udp_listening "$k" 4445
+	wait_for 10 "host $k listening" udp_listening "$k" 4446
+done
+announce() { # DEST PORT TEXT [SOCAT-OPTIONS]: one datagram from player1
+	echo "$3" | ip netns exec "$(lab_host_ns 1)" socat -u - "UDP-DATAGRAM:$1:$2,broadcast${4:-}"
+}
+heard() { grep -q "$2" "$LAB_DIR/$1"; }
+announce 10.66.255.255 4445 "subnet-broadcast from ${VIP[1]}"
+announce 255.255.255.255 4445 "limited-broadcast from ${VIP[1]}" ",bind=${VIP[1]}"
+announce 239.255.66.1 4446 "multicast from ${VIP[1]}" ",ip-multicast-if=${VIP[1]}"
+for k in 2 3; do
+	wait_for 10 "host $k hearing the subnet broadcast" heard "bcast$k.txt" subnet-broadcast
+	wait_for 10 "host $k hearing the limited broadcast" heard "bcast$k.txt" limited-broadcast
+	wait_for 10 "host $k hearing the multicast" heard "mcast$k.txt" multicast
+done
+for pid in "${LISTENERS[@]}"; do
+	lab_stop "$pid"
+done
+
 step "the network between player1 and player2 fails: failed, cleaned up, and back when it heals"
 P1=$(lab_public_ip 1 none)
 P2=$(lab_public_ip 2 none)

@@ -166,6 +166,17 @@ static void test_differential(void **state)
 	clone = allowedips_clone(&t);
 	assert_non_null(clone);
 	check_lookups(clone, 5000);
+	/* Its peer list (for broadcast): each peer holding a prefix, once. */
+	for (int i = 0; i < 16; i++) {
+		bool holds = false;
+		size_t listed = 0;
+
+		for (size_t j = 0; j < naive_n; j++)
+			holds |= naive[j].peer == &peers[i];
+		for (size_t j = 0; j < clone->n_peers; j++)
+			listed += clone->peers[j] == &peers[i];
+		assert_int_equal(listed, holds ? 1 : 0);
+	}
 	allowedips_free_clone(clone);
 	allowedips_clear(&t);
 }
