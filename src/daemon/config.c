@@ -44,6 +44,30 @@ bool relay_mode_parse(const char *s, enum relay_mode *out)
 	return false;
 }
 
+/* ---- LAN broadcast ---- */
+
+static const char *const lan_broadcast_names[] = {
+	[LAN_BROADCAST_ALL] = "all",
+	[LAN_BROADCAST_BOUND] = "bound",
+	[LAN_BROADCAST_OFF] = "off",
+};
+
+const char *lan_broadcast_name(enum lan_broadcast m)
+{
+	return (unsigned)m < ARRAY_SIZE(lan_broadcast_names) ? lan_broadcast_names[m] : "?";
+}
+
+bool lan_broadcast_parse(const char *s, enum lan_broadcast *out)
+{
+	for (unsigned m = 0; m < ARRAY_SIZE(lan_broadcast_names); m++) {
+		if (strcmp(s, lan_broadcast_names[m]) == 0) {
+			*out = (enum lan_broadcast)m;
+			return true;
+		}
+	}
+	return false;
+}
+
 const char *config_source_name(enum config_source s)
 {
 	static const char *const names[] = { "default", "database", "file", "flag" };
@@ -239,6 +263,15 @@ static bool set_keepalive_sec(struct daemon_config *cfg, const char *v, char *er
 	return set_u32(&cfg->keepalive_sec, v, 0, 3600, err);
 }
 
+static bool set_lan_broadcast(struct daemon_config *cfg, const char *v, char *err)
+{
+	if (!lan_broadcast_parse(v, &cfg->lan_broadcast)) {
+		err_set(err, "`%.64s' is not all, bound or off", v);
+		return false;
+	}
+	return true;
+}
+
 static bool set_relay(struct daemon_config *cfg, const char *v, char *err)
 {
 	if (!relay_mode_parse(v, &cfg->relay)) {
@@ -363,6 +396,9 @@ static const struct key_def {
 	[CONFIG_STUN] = { "stun", "IP:PORT,...", "empty: the control server's host, port 3478",
 	                  false, set_stun },
 	[CONFIG_LOG_LEVEL] = { "log_level", "LEVEL", "error, info or debug", false, set_log_level },
+	[CONFIG_LAN_BROADCAST] = { "lan_broadcast", "MODE",
+	                           "games' broadcasts to the party: all, bound or off", false,
+	                           set_lan_broadcast },
 };
 
 const char *config_key_name(enum config_key k)
@@ -437,6 +473,9 @@ const char *config_get(const struct daemon_config *cfg, enum config_key k, char 
 		break;
 	case CONFIG_LOG_LEVEL:
 		snprintf(out, outsz, "%s", cfg->log_level);
+		break;
+	case CONFIG_LAN_BROADCAST:
+		snprintf(out, outsz, "%s", lan_broadcast_name(cfg->lan_broadcast));
 		break;
 	default:
 		snprintf(out, outsz, "%s", "");
@@ -533,6 +572,7 @@ void config_default(struct daemon_config *cfg)
 	cfg->degraded_rtt_ms = 200;
 	cfg->keepalive_sec = 25;
 	cfg->relay = RELAY_AUTO;
+	cfg->lan_broadcast = LAN_BROADCAST_ALL;
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
 	/* source[] is all CONFIG_FROM_DEFAULT (0) after the memset. */
 }

@@ -24,6 +24,16 @@ enum relay_mode {
 const char *relay_mode_name(enum relay_mode m);
 bool relay_mode_parse(const char *s, enum relay_mode *out) WARN_UNUSED;
 
+/* Which of a game's broadcasts and multicasts reach the party (docs/DAEMON.md). */
+enum lan_broadcast {
+	LAN_BROADCAST_ALL,   /* also 255.255.255.255 from the wildcard address (a route) */
+	LAN_BROADCAST_BOUND, /* what is sent on lanrage0: its own broadcast, bound sockets */
+	LAN_BROADCAST_OFF,   /* none: WireGuard's behaviour */
+};
+
+const char *lan_broadcast_name(enum lan_broadcast m);
+bool lan_broadcast_parse(const char *s, enum lan_broadcast *out) WARN_UNUSED;
+
 enum { CONFIG_URL_MAX = 255, CONFIG_STUN_MAX = 4, CONFIG_LOG_LEVEL_MAX = 15 };
 
 /* The keys, in the order docs/DAEMON.md and --help list them. */
@@ -42,6 +52,7 @@ enum config_key {
 	CONFIG_RELAY,
 	CONFIG_STUN,
 	CONFIG_LOG_LEVEL,
+	CONFIG_LAN_BROADCAST,
 	CONFIG_KEY_COUNT
 };
 
@@ -80,6 +91,7 @@ struct daemon_config {
 	                                      host, port 3478 */
 	int n_stun;
 	char log_level[CONFIG_LOG_LEVEL_MAX + 1]; /* log_level: info */
+	enum lan_broadcast lan_broadcast;         /* lan_broadcast: all */
 	uint8_t source[CONFIG_KEY_COUNT];         /* enum config_source of each key */
 };
 

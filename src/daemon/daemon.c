@@ -74,6 +74,19 @@ void daemon_set_vip(struct daemon *d, const struct addr *vip)
 	}
 	d->vip_on_iface = *vip;
 	log_info("%s: virtual IP %s/%u", d->cfg.interface, addr_format_ip(vip, ip), d->network.len);
+	/*
+	 * A game that broadcasts from the wildcard address reaches only the
+	 * default route's LAN: route 255.255.255.255 here, from the virtual IP
+	 * (which takes the route with it when it goes).
+	 */
+	if (d->cfg.lan_broadcast == LAN_BROADCAST_ALL && vip->sa.sa_family == AF_INET) {
+		struct in_addr all = { .s_addr = htonl(INADDR_BROADCAST) };
+
+		ret = iface_add_route4(d->cfg.interface, all, 32, vip->in4.sin_addr);
+		if (ret < 0)
+			log_error("%s: cannot route 255.255.255.255 here (lan_broadcast = all): %s",
+			          d->cfg.interface, strerror(-ret));
+	}
 }
 
 /* ---- who we are to the others: name, key, NAT type, endpoints ---- */
@@ -301,7 +314,7 @@ static int open_interface(struct daemon *d, char *err)
 	tun->mtu = d->cfg.mtu;
 	wg_config_default(&wcfg);
 	/* LAN games find each other by broadcast: the virtual LAN's reaches every member. */
-	wcfg.broadcast = true;
+	wcfg.broadcast = d->cfg.lan_broadcast != LAN_BROADCAST_OFF;
 	if (d->network.len < 31) {
 		uint32_t bcast = ntohl(d->network.v4.s_addr) | (0xFFFFFFFFu >> d->network.len);
 

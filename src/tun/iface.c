@@ -83,6 +83,37 @@ static void add_attr(struct nlmsghdr *nh, int type, const void *data, size_t len
 	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
 }
 
+/* Sends one rtnetlink request and reads its ack: 0 or -errno from the kernel. */
+static int rtnl_request(struct nlmsghdr *nh)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char reply[512];
+	int fd, ret = 0;
+	ssize_t n;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (sendto(fd, nh, nh->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	n = recv(fd, reply, sizeof(reply), 0);
+	if (n < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if ((size_t)n >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+		struct nlmsghdr *rh = (struct nlmsghdr *)reply;
+
+		if (rh->nlmsg_type == NLMSG_ERROR)
+			ret = ((struct nlmsgerr *)NLMSG_DATA(rh))->error;
+	}
+out:
+	close(fd);
+	return ret;
+}
+
 /* RTM_NEWADDR or RTM_DELADDR for addr/prefix_len on the interface; 0 or -errno from the kernel. */
 static int change_address(const char *name, int type, const struct addr *addr, int prefix_len)
 {
@@ -91,11 +122,7 @@ static int change_address(const char *name, int type, const struct addr *addr, i
 		struct ifaddrmsg ifa;
 		char attrs[64];
 	} req;
-	char reply[512];
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	unsigned index = if_nametoindex(name);
-	int fd, ret = 0;
-	ssize_t n;
 
 	if (!index)
 		return -ENODEV;
@@ -124,27 +151,37 @@ static int change_address(const char *name, int type, const struct addr *addr, i
 	} else {
 		return -EAFNOSUPPORT;
 	}
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	n = recv(fd, reply, sizeof(reply), 0);
-	if (n < 0) {
-		ret = -errno;
-		goto out;
-	}
-	if ((size_t)n >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
-		struct nlmsghdr *rh = (struct nlmsghdr *)reply;
+	return rtnl_request(&req.nh);
+}
 
-		if (rh->nlmsg_type == NLMSG_ERROR)
-			ret = ((struct nlmsgerr *)NLMSG_DATA(rh))->error;
-	}
-out:
-	close(fd);
-	return ret;
+int iface_add_route4(const char *name, struct in_addr dst, int dst_len, struct in_addr src)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct rtmsg rt;
+		char attrs[64];
+	} req;
+	unsigned index = if_nametoindex(name);
+	int ret;
+
+	if (!index)
+		return -ENODEV;
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	req.nh.nlmsg_type = RTM_NEWROUTE;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+	req.nh.nlmsg_seq = 1;
+	req.rt.rtm_family = AF_INET;
+	req.rt.rtm_dst_len = (unsigned char)dst_len;
+	req.rt.rtm_table = RT_TABLE_MAIN;
+	req.rt.rtm_protocol = RTPROT_STATIC;
+	req.rt.rtm_scope = RT_SCOPE_LINK;
+	req.rt.rtm_type = RTN_UNICAST;
+	add_attr(&req.nh, RTA_DST, &dst, 4);
+	add_attr(&req.nh, RTA_OIF, &index, 4);
+	add_attr(&req.nh, RTA_PREFSRC, &src, 4);
+	ret = rtnl_request(&req.nh);
+	return ret == -EEXIST ? 0 : ret;
 }
 
 int iface_add_address(const char *name, const struct addr *addr, int prefix_len)

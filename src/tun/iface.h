@@ -16,6 +16,13 @@ int iface_is_up(const char *name, bool *up) WARN_UNUSED;
 int iface_add_address(const char *name, const struct addr *addr, int prefix_len) WARN_UNUSED;
 /* Removes it (RTM_DELADDR); one that is not there is not an error. */
 int iface_del_address(const char *name, const struct addr *addr, int prefix_len) WARN_UNUSED;
+/*
+ * Routes dst/dst_len out of the interface with src as the source (RTM_NEWROUTE,
+ * main table, link scope); an existing one is not an error.  The kernel drops
+ * it with the interface or with src.
+ */
+int iface_add_route4(const char *name, struct in_addr dst, int dst_len,
+                     struct in_addr src) WARN_UNUSED;
 /* Whether an interface of that name exists. */
 bool iface_exists(const char *name);
 

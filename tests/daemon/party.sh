@@ -78,10 +78,13 @@ announce() { # DEST PORT TEXT [SOCAT-OPTIONS]: one datagram from player1
 heard() { grep -q "$2" "$LAB_DIR/$1"; }
 announce 10.66.255.255 4445 "subnet-broadcast from ${VIP[1]}"
 announce 255.255.255.255 4445 "limited-broadcast from ${VIP[1]}" ",bind=${VIP[1]}"
+# From the wildcard address: the kernel's choice of interface is the route lanraged added.
+announce 255.255.255.255 4445 "wildcard-broadcast"
 announce 239.255.66.1 4446 "multicast from ${VIP[1]}" ",ip-multicast-if=${VIP[1]}"
 for k in 2 3; do
 	wait_for 10 "host $k hearing the subnet broadcast" heard "bcast$k.txt" subnet-broadcast
 	wait_for 10 "host $k hearing the limited broadcast" heard "bcast$k.txt" limited-broadcast
+	wait_for 10 "host $k hearing the wildcard's broadcast" heard "bcast$k.txt" wildcard-broadcast
 	wait_for 10 "host $k hearing the multicast" heard "mcast$k.txt" multicast
 done
 for pid in "${LISTENERS[@]}"; do
