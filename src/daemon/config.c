@@ -20,7 +20,23 @@
 
 enum { STUN_DEFAULT_PORT = 3478, NETWORK_MIN_LEN = 8, NETWORK_MAX_LEN = 30 };
 
-/* ---- relay mode ---- */
+/* ---- named modes: relay, lan_broadcast ---- */
+
+static const char *mode_name(const char *const *names, size_t n, unsigned m)
+{
+	return m < n && names[m] ? names[m] : "?";
+}
+
+static bool mode_parse(const char *const *names, size_t n, const char *s, unsigned *out)
+{
+	for (unsigned m = 0; m < n; m++) {
+		if (names[m] && strcmp(s, names[m]) == 0) {
+			*out = m;
+			return true;
+		}
+	}
+	return false;
+}
 
 static const char *const relay_names[] = {
 	[RELAY_AUTO] = "auto",
@@ -30,21 +46,18 @@ static const char *const relay_names[] = {
 
 const char *relay_mode_name(enum relay_mode m)
 {
-	return (unsigned)m < ARRAY_SIZE(relay_names) ? relay_names[m] : "?";
+	return mode_name(relay_names, ARRAY_SIZE(relay_names), (unsigned)m);
 }
 
 bool relay_mode_parse(const char *s, enum relay_mode *out)
 {
-	for (unsigned m = 0; m < ARRAY_SIZE(relay_names); m++) {
-		if (strcmp(s, relay_names[m]) == 0) {
-			*out = (enum relay_mode)m;
-			return true;
-		}
-	}
-	return false;
-}
+	unsigned m;
 
-/* ---- LAN broadcast ---- */
+	if (!mode_parse(relay_names, ARRAY_SIZE(relay_names), s, &m))
+		return false;
+	*out = (enum relay_mode)m;
+	return true;
+}
 
 static const char *const lan_broadcast_names[] = {
 	[LAN_BROADCAST_ALL] = "all",
@@ -54,18 +67,17 @@ static const char *const lan_broadcast_names[] = {
 
 const char *lan_broadcast_name(enum lan_broadcast m)
 {
-	return (unsigned)m < ARRAY_SIZE(lan_broadcast_names) ? lan_broadcast_names[m] : "?";
+	return mode_name(lan_broadcast_names, ARRAY_SIZE(lan_broadcast_names), (unsigned)m);
 }
 
 bool lan_broadcast_parse(const char *s, enum lan_broadcast *out)
 {
-	for (unsigned m = 0; m < ARRAY_SIZE(lan_broadcast_names); m++) {
-		if (strcmp(s, lan_broadcast_names[m]) == 0) {
-			*out = (enum lan_broadcast)m;
-			return true;
-		}
-	}
-	return false;
+	unsigned m;
+
+	if (!mode_parse(lan_broadcast_names, ARRAY_SIZE(lan_broadcast_names), s, &m))
+		return false;
+	*out = (enum lan_broadcast)m;
+	return true;
 }
 
 const char *config_source_name(enum config_source s)
