@@ -16,6 +16,7 @@ DAEMON_ENV=(LANRAGE_CTL_HEARTBEAT_MS=1000)
 # The failure is printed before the logs as well as after: CI shows a part of the output.
 fail() {
 	echo "FAIL: $* (at ${SECONDS}s; logs follow)" >&2
+	lab_sanitizer_reports "$LAB_DIR"
 	dump_logs >&2
 	lab_fail "$@"
 }

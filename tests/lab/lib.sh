@@ -31,8 +31,11 @@ lab_cleanup() {
 trap lab_cleanup EXIT
 [ -n "${LAB_KEEP_LOGS:-}" ] && trap 'cp -r "$LAB_TMP" "$LAB_KEEP_LOGS"; lab_cleanup' EXIT
 
+. "$(dirname "${BASH_SOURCE[0]}")/sanitizers.sh"
+
 fail() {
 	echo "FAIL: $*" >&2
+	lab_sanitizer_reports "$LAB_TMP"
 	exit 1
 }
 

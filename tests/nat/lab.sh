@@ -52,8 +52,11 @@ lab_log() {
 	echo "lab: $*" >&2
 }
 
+. "$(dirname "${BASH_SOURCE[0]}")/../lab/sanitizers.sh"
+
 lab_fail() {
 	echo "FAIL: $*" >&2
+	lab_sanitizer_reports "$LAB_DIR"
 	exit 1
 }
 

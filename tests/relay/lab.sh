@@ -31,6 +31,7 @@ CLI=$(realpath "$4")
 
 fail() {
 	echo "FAIL: $*" >&2
+	lab_sanitizer_reports "$LAB_DIR"
 	for f in "$LAB_DIR"/*.log; do
 		echo "---- $f (last lines)" >&2
 		tail -n 15 "$f" >&2
