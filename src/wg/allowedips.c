@@ -261,8 +261,7 @@ struct allowedips *allowedips_clone(const struct allowedips *t)
 	}
 	c->root4 = copy_into(t->root4, c->block, &used);
 	c->root6 = copy_into(t->root6, c->block, &used);
-	/* The peers, for what goes to all of them (broadcast); a peer usually holds a prefix or
-	 * two. */
+	/* Each peer once, for what goes to all (broadcast): few prefixes per peer, a short scan. */
 	c->peers = calloc(n ? n : 1, sizeof(*c->peers));
 	if (!c->peers) {
 		allowedips_free_clone(c);

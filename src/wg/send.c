@@ -84,6 +84,7 @@ static uint8_t *slot(struct worker_io *io, int i)
 	return io->tx_bufs + (size_t)i * TX_BUF + ENDPOINT_HDR_MAX;
 }
 
+/* Sends what the slots hold and counts it. */
 static void flush(struct worker_io *io)
 {
 	struct wg_device *dev = io->w->dev;
@@ -146,7 +147,7 @@ static bool to_everyone(const struct wg_device *dev, int family, const uint8_t *
 	       (dev->config.broadcast4[0] && memcmp(dst, dev->config.broadcast4, 4) == 0);
 }
 
-/* A copy of the packet in the next free slot for each peer (slot i holds it in plain). */
+/* The packet in the next free slot, in plain, sealed for every peer: a slot per copy. */
 static void fan_out(struct worker_io *io, const struct allowedips *routes, size_t len,
                     uint64_t now_ns)
 {
