@@ -316,9 +316,8 @@ static int open_interface(struct daemon *d, char *err)
 	/* LAN games find each other by broadcast: the virtual LAN's reaches every member. */
 	wcfg.broadcast = d->cfg.lan_broadcast != LAN_BROADCAST_OFF;
 	if (d->network.len < 31) {
-		uint32_t bcast = ntohl(d->network.v4.s_addr) | (0xFFFFFFFFu >> d->network.len);
-
-		be32_store(wcfg.broadcast4, bcast);
+		be32_store(wcfg.broadcast4,
+		           ntohl(d->network.v4.s_addr) | ~prefix_mask4(&d->network));
 	}
 	d->dev = wg_device_create(d->base, tun, &wcfg, err);
 	if (!d->dev) {

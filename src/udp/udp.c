@@ -399,6 +399,7 @@ static void fill_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n, 
 	for (int i = 0; i < n;) {
 		int m = b->m, run;
 		socklen_t len = to_sockaddr(s, &pkts[i].addr, &b->names[m]);
+		size_t src_len;
 		struct msghdr *h = &b->msgs[m].msg_hdr;
 
 		if (!len) {
@@ -425,10 +426,10 @@ static void fill_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n, 
 			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
 			h->msg_controllen = CMSG_SPACE(sizeof(seg));
 		}
-		h->msg_controllen +=
-		    put_source(s, &pkts[i].local, &pkts[i].addr,
-		               (struct cmsghdr *)(b->ctl[m].buf + h->msg_controllen));
-		b->sourced[m] = h->msg_controllen > (run > 1 ? CMSG_SPACE(sizeof(uint16_t)) : 0);
+		src_len = put_source(s, &pkts[i].local, &pkts[i].addr,
+		                     (struct cmsghdr *)(b->ctl[m].buf + h->msg_controllen));
+		h->msg_controllen += src_len;
+		b->sourced[m] = src_len != 0;
 		if (!h->msg_controllen)
 			h->msg_control = NULL;
 		for (int j = 0; j < run; j++, k++) {

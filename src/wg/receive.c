@@ -177,7 +177,6 @@ static void receive_one(struct worker_io *io, const struct kp_index *kpi,
 			return;
 		}
 		endpoint_relayed(&src, &p->addr, data, RELAY_DATA_HDR_LEN);
-		src.local = p->local;
 		data += RELAY_DATA_HDR_LEN;
 		len -= RELAY_DATA_HDR_LEN;
 		if (data[0] == RELAY_DATA ||
@@ -187,8 +186,8 @@ static void receive_one(struct worker_io *io, const struct kp_index *kpi,
 		}
 	} else {
 		endpoint_from_addr(&src, &p->addr);
-		src.local = p->local;
 	}
+	src.local = p->local; /* where it came to: replies go from there */
 	if (is_wireguard(data, len)) {
 		static const size_t exact[] = { [MSG_INITIATION] = MSG_INITIATION_LEN,
 			                        [MSG_RESPONSE] = MSG_RESPONSE_LEN,
