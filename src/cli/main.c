@@ -8,6 +8,7 @@
 #include "cli/party.h"
 #include "cli/setting.h"
 #include "cli/show.h"
+#include "cli/ui.h"
 #include "crypto/rand.h"
 
 /* Commands that need no daemon. */
@@ -39,6 +40,7 @@ static const struct api_command {
 	  "NAT type: as lanraged found it, or standalone with --stun" },
 	{ "settings", setting_command, "[get KEY | set KEY VALUE | unset KEY]",
 	  "lanraged's settings and where each comes from" },
+	{ "ui", ui_command, "", "Print the address that opens the web UI in a browser, signed in" },
 };
 
 static void usage(FILE *f)
@@ -59,6 +61,7 @@ static void usage(FILE *f)
 	    "  settings get KEY        one setting's value\n"
 	    "  settings set KEY VALUE  store a setting in lanraged's database\n"
 	    "  settings unset KEY      forget a stored setting\n"
+	    "  ui                      the address of the web UI, signed in (keep it private)\n"
 	    "\n"
 	    "Local commands:\n"
 	    "  nat --stun HOST[:PORT]  find this host's NAT type without lanraged (RFC 5780)\n");

@@ -16,6 +16,7 @@
 #include "crypto/secret.h"
 #include "daemon/api_body.h"
 #include "daemon/api_token.h"
+#include "daemon/web.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/now.h"
@@ -427,6 +428,47 @@ static void handle_action(struct api *api, struct evhttp_request *evreq, enum ro
 	}
 }
 
+/* ---- the web UI: its files need no token (they hold no secret; the page asks for it) ---- */
+
+/* What the page may do: run its own script and style, call this API; nothing else, unframed. */
+#define WEB_CSP                                                                                    \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "                \
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+static void serve_web(struct evhttp_request *evreq, const char *path, enum method m)
+{
+	const struct web_asset *a = web_assets;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(evreq);
+	struct evbuffer *buf;
+
+	while (a->path && strcmp(a->path, path) != 0)
+		a++;
+	if (!a->path) {
+		api_reply_error(evreq, 404, "no such page: %.100s (the web UI is at /)", path);
+		return;
+	}
+	if (m != M_GET) {
+		allow_header(evreq, M_GET);
+		api_reply_error(evreq, 405, "%s is not allowed on %s", method_name(m), a->path);
+		return;
+	}
+	buf = evbuffer_new();
+	if (!buf || evbuffer_add_reference(buf, a->data, a->len, NULL, NULL) < 0) {
+		if (buf)
+			evbuffer_free(buf);
+		evhttp_send_error(evreq, 503, "Service Unavailable");
+		return;
+	}
+	evhttp_add_header(h, "Content-Type", a->type);
+	evhttp_add_header(h, "Cache-Control", "no-cache");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Content-Security-Policy", WEB_CSP);
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_send_reply(evreq, 200, "OK", buf);
+	evbuffer_free(buf);
+}
+
 /* ---- the entry point ---- */
 
 /* The body of a POST or PATCH as an object, or NULL after answering 4xx. */
@@ -462,6 +504,10 @@ static void on_request(struct evhttp_request *evreq, void *arg)
 
 	if (!request_allowed(api, evreq))
 		return;
+	if (path && strncmp(path, "/api/", 5) != 0) {
+		serve_web(evreq, path, m);
+		return;
+	}
 	r = path ? route_match(path, &param) : -1;
 	if (r < 0) {
 		api_reply_error(evreq, 404, "no such resource: %s %.100s", method_name(m),

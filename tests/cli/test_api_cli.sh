@@ -142,6 +142,15 @@ printf '%064d\n' 1 >"$dir/wrong.token"
 expect 1 "lanraged refused the token in $dir/wrong.token" \
 	"$lanrage" --api "127.0.0.1:$port" --token-file "$dir/wrong.token" status
 
+step "ui: the web UI's address with the token, once the daemon takes it"
+expect 0 "http://127.0.0.1:$port/#token=$(cat "$dir/api.token")" lr ui
+[ "$(lr ui --json | jq -r .url)" = "http://127.0.0.1:$port/#token=$(cat "$dir/api.token")" ] ||
+	fail "ui --json: $(lr ui --json)"
+expect 1 "lanraged refused the token in $dir/wrong.token" \
+	"$lanrage" --api "127.0.0.1:$port" --token-file "$dir/wrong.token" ui
+expect 2 "Usage: lanrage ui" lr ui extra
+curl -sf "http://127.0.0.1:$port/" | grep -q '<script src="/app.js"' || fail "the stub serves no web UI"
+
 step "the daemon is gone: exit 3, naming the address"
 kill "${LAB_PIDS[-1]}"
 wait_for 10 "the stub to exit" eval '! kill -0 '"${LAB_PIDS[-1]}"

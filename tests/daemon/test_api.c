@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -196,6 +197,8 @@ struct resp {
 	int status;
 	char head[4096]; /* status line and headers */
 	json_t *body;
+	char start[256]; /* the body's first bytes, as text */
+	size_t body_len;
 	bool closed_early; /* the server closed before we finished sending */
 };
 
@@ -253,6 +256,8 @@ static void exchange_fd(int fd, const char *req, size_t len, struct resp *r)
 	assert_non_null(end);
 	snprintf(r->head, sizeof(r->head), "%.*s", (int)(end - buf), buf);
 	r->body = json_loads(end + 4, 0, NULL);
+	r->body_len = got - (size_t)(end + 4 - buf);
+	snprintf(r->start, sizeof(r->start), "%s", end + 4);
 	free(buf);
 }
 
@@ -443,8 +448,8 @@ static void test_unknown_routes(void **state)
 
 	get("/api/nope", &r);
 	expect_error(&r, 404, "no such resource");
-	get("/", &r);
-	expect_error(&r, 404, "no such resource");
+	get("/api", &r);
+	expect_error(&r, 404, "no such page");
 	get("/api/status/", &r);
 	expect_error(&r, 404, "no such resource");
 	call("DELETE", "/api/status", NULL, NULL, NULL, NULL, &r);
@@ -453,6 +458,53 @@ static void test_unknown_routes(void **state)
 	call("PUT", "/api/settings", "{}", NULL, NULL, NULL, &r);
 	assert_non_null(strstr(r.head, "Allow: GET, PATCH"));
 	expect_error(&r, 405, "not allowed");
+}
+
+/* ---- the web UI's files ---- */
+
+static void expect_file(const char *path, const char *type, const char *begins)
+{
+	struct resp r;
+	size_t len;
+
+	/* No token: the files hold no secret. */
+	call("GET", path, NULL, NULL, "", NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.head, type));
+	assert_non_null(strstr(r.head, "X-Content-Type-Options: nosniff"));
+	/* Only its own scripts and styles, and no framing (clickjacking). */
+	assert_non_null(strstr(r.head, "Content-Security-Policy: default-src 'none'; "
+	                               "script-src 'self'"));
+	assert_non_null(strstr(r.head, "frame-ancestors 'none'"));
+	assert_non_null(strstr(r.head, "X-Frame-Options: DENY"));
+	assert_null(strstr(r.head, "Access-Control"));
+	assert_true(sscanf(strstr(r.head, "Content-Length: "), "Content-Length: %zu", &len) == 1);
+	assert_int_equal(len, r.body_len);
+	assert_true(len > 100);
+	assert_int_equal(strncasecmp(r.start, begins, strlen(begins)), 0);
+	json_decref(r.body);
+}
+
+static void test_web_files(void **state)
+{
+	char host[64];
+	struct resp r;
+
+	expect_file("/", "Content-Type: text/html; charset=utf-8", "<!doctype html>");
+	expect_file("/app.js", "Content-Type: text/javascript", "");
+	expect_file("/app.css", "Content-Type: text/css", "");
+	expect_file("/favicon.svg", "Content-Type: image/svg+xml", "<svg");
+	/* The same rules as the API: another name (DNS rebinding) gets nothing. */
+	snprintf(host, sizeof(host), "evil.example:%u", port);
+	call("GET", "/", NULL, host, "", NULL, &r);
+	expect_error(&r, 403, "does not name this API");
+	call("POST", "/", "{}", NULL, NULL, NULL, &r);
+	assert_non_null(strstr(r.head, "Allow: GET"));
+	expect_error(&r, 405, "POST is not allowed on /");
+	get("/index.html", &r);
+	expect_error(&r, 404, "no such page: /index.html (the web UI is at /)");
+	get("/../etc/passwd", &r);
+	expect_error(&r, 404, "no such page");
 }
 
 static void test_bad_bodies(void **state)
@@ -888,6 +940,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cross_origin_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_cors_preflight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_routes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_web_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_routes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_actions, setup, teardown),

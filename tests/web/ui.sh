@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# lanraged's web UI in a real browser: Debian's chromium, driven by
+# playwright-core (tests/web/ui.test.mjs), against two real daemons in local
+# mode on one emulated LAN.  The browser runs inside alice's namespace, so it
+# reaches her loopback and nothing outside the lab.
+set -euo pipefail
+LANRAGED=$(realpath "$1")
+LANRAGE=$(realpath "$2")
+WEB=$(dirname "$(realpath "$0")")
+. "$(dirname "$0")/../daemon/lib.sh"
+
+[ -d "$WEB/node_modules/playwright-core" ] ||
+	lab_fail "playwright-core is not installed in $WEB (scripts/setup --tests installs it)"
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] ||
+	lab_fail "no chromium at ${CHROMIUM:-/usr/bin/chromium} (scripts/setup --tests installs it)"
+
+lab_init
+lab_add_lan_pair 1 port_restricted_cone
+DISC=$LAB_DIR/discovery
+
+step "alice and bob, local mode"
+daemon_start 1 alice --discovery-dir "$DISC"
+daemon_start 1b bob --discovery-dir "$DISC"
+URL=$(cli 1 --json ui | jq -r .url)
+[[ "$URL" == http://127.0.0.1:8666/#token=* ]] || fail "lanrage ui printed '$URL'"
+cli 1 ui | grep -qF "$URL" || fail "lanrage ui does not print the address"
+
+step "the browser drives alice's page"
+UI_URL=$URL LANRAGE=$LANRAGE NS_ALICE=$(lab_host_ns 1) NS_BOB=$(lab_host_ns 1b) \
+	TOKEN_ALICE=$LAB_DIR/s1/api.token TOKEN_BOB=$LAB_DIR/s1b/api.token \
+	ALICE_PID=${DPID[1]} OUT_DIR=$LAB_DIR SHOT_DIR=${SHOT_DIR:-} \
+	timeout 240 ip netns exec "$(lab_host_ns 1)" node "$WEB/ui.test.mjs" ||
+	fail "the browser test failed (above)"
+echo PASS

@@ -1,0 +1,759 @@
+/* app.js - lanraged's web UI: talks to the local API (docs/LOCAL_API.md).
+ *
+ * Everything that comes from the network (names, party names, error
+ * messages) is put into the page with textContent, never as HTML.
+ */
+"use strict";
+
+(() => {
+	const TOKEN_KEY = "lanrage.token";
+	const TOKEN_RE = /^[0-9a-fA-F]{64}$/;
+	const FAST_MS = 2000; /* status and peers */
+	const SLOW_MS = 10000; /* nat and settings */
+	const READ_TIMEOUT_MS = 10000;
+	const ACTION_TIMEOUT_MS = 30000;
+	const PING_COUNT = 4;
+	const UNREACHABLE = "lanraged is not reachable";
+	const STATES = new Set(["self", "connecting", "connected", "degraded", "failed"]);
+	const LINKS = new Set(["up", "connecting", "down"]);
+	const NAT_NAMES = new Map([
+		["unknown", "unknown"],
+		["open", "open (no NAT)"],
+		["full_cone", "full cone"],
+		["restricted_cone", "restricted cone"],
+		["port_restricted_cone", "port restricted cone"],
+		["symmetric", "symmetric"],
+		["blocked", "UDP blocked"],
+	]);
+
+	const $ = (id) => document.getElementById(id);
+	const el = {
+		banner: $("banner"),
+		signin: $("signin"), signinForm: $("signin-form"), tokenInput: $("token-input"),
+		signinMsg: $("signin-msg"),
+		app: $("app"), hdrInfo: $("hdr-info"), signout: $("signout"),
+		daemonName: $("daemon-name"), version: $("version"), control: $("control"),
+		partyNone: $("party-none"), createForm: $("create-form"), createName: $("create-name"),
+		createBtn: $("create-btn"), joinForm: $("join-form"), joinId: $("join-id"), joinBtn: $("join-btn"),
+		partyInfo: $("party-info"), partyName: $("party-name"), partyHost: $("party-host"),
+		partyId: $("party-id"), partyCopy: $("party-copy"), partyMembers: $("party-members"),
+		vip: $("vip"), leaveBtn: $("leave-btn"), partyMsg: $("party-msg"),
+		peersBody: $("peers").tBodies[0], peersEmpty: $("peers-empty"), pingResult: $("ping-result"),
+		natType: $("nat-type"), natPublic: $("nat-public"), natLocal: $("nat-local"),
+		natStun: $("nat-stun"), natDetected: $("nat-detected"), natDetail: $("nat-detail"),
+		natMsg: $("nat-msg"),
+		settingsBody: $("settings").tBodies[0], settingsMsg: $("settings-msg"),
+	};
+
+	const state = {
+		token: null,
+		timer: 0, /* the next scheduled refresh */
+		running: false, /* a refresh is under way */
+		again: false, /* something changed during it: refresh once more at once */
+		slowDue: true, /* load nat and settings in the next refresh */
+		lastSlow: 0,
+		partyBusy: false,
+		pinging: null, /* the peer a ping runs for */
+	};
+
+	/* Errors api() throws, so callers can tell them apart. */
+	class ApiError extends Error {} /* lanraged answered with an error */
+	class Unreachable extends Error {} /* no answer at all */
+	class SignedOut extends Error {} /* no token, or lanraged refused it */
+
+	/* ---- small helpers ---- */
+
+	function setText(node, text) {
+		const t = text == null || text === "" ? "–" : String(text);
+		if (node.textContent !== t)
+			node.textContent = t;
+	}
+
+	/* A message line: kind is "", "ok", "error" or "busy" (a class for colour). */
+	function setMsg(node, text, kind = "") {
+		node.textContent = text;
+		node.className = kind ? `msg ${kind}` : "msg";
+	}
+
+	function make(tag, className, text) {
+		const n = document.createElement(tag);
+		if (className)
+			n.className = className;
+		if (text != null)
+			n.textContent = text;
+		return n;
+	}
+
+	function plural(n, word) {
+		return `${n} ${word}${n === 1 ? "" : "s"}`;
+	}
+
+	function fixed1(v) {
+		return typeof v === "number" ? v.toFixed(1) : "–";
+	}
+
+	function bytes(n) {
+		const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+		let i = 0;
+
+		if (typeof n !== "number")
+			return "–";
+		while (n >= 1024 && i < units.length - 1) {
+			n /= 1024;
+			i++;
+		}
+		return i ? `${n.toFixed(1)} ${units[i]}` : `${n} B`;
+	}
+
+	/* "12 s ago", "3 min ago"... from an ISO 8601 time. */
+	function ago(iso) {
+		const t = Date.parse(iso);
+		let s;
+
+		if (!iso)
+			return "–";
+		if (Number.isNaN(t))
+			return String(iso);
+		s = Math.max(0, Math.round((Date.now() - t) / 1000));
+		if (s < 90)
+			return `${s} s ago`;
+		if (s < 90 * 60)
+			return `${Math.round(s / 60)} min ago`;
+		if (s < 36 * 3600)
+			return `${Math.round(s / 3600)} h ago`;
+		return `${Math.round(s / 86400)} d ago`;
+	}
+
+	function natName(t) {
+		return t == null ? "–" : NAT_NAMES.get(t) || String(t).replace(/_/g, " ");
+	}
+
+	function list(a) {
+		return Array.isArray(a) && a.length ? a.join(", ") : "–";
+	}
+
+	/* ---- token ---- */
+
+	function storeToken(token) {
+		try {
+			if (token)
+				localStorage.setItem(TOKEN_KEY, token);
+			else
+				localStorage.removeItem(TOKEN_KEY);
+		} catch (e) {
+			/* storage disabled: the token lives as long as the page */
+		}
+	}
+
+	function storedToken() {
+		try {
+			return localStorage.getItem(TOKEN_KEY);
+		} catch (e) {
+			return null;
+		}
+	}
+
+	/* Why a typed token is not one, or "" when it is. */
+	function tokenProblem(t) {
+		if (TOKEN_RE.test(t))
+			return "";
+		if (!t)
+			return "Paste the token: 64 hex digits.";
+		if (t.length !== 64)
+			return `A token is 64 hex digits (0-9, a-f); this is ${plural(t.length, "character")}.`;
+		return "A token is 64 hex digits (0-9, a-f); this has other characters.";
+	}
+
+	/* Takes #token=<hex> from the address (lanrage ui prints it) and drops the fragment. */
+	function takeHashToken() {
+		const m = /(?:^#|&)token=([^&]*)/.exec(location.hash);
+		let t;
+
+		if (!m)
+			return false;
+		history.replaceState(null, "", location.pathname + location.search);
+		t = decodeURIComponent(m[1]).trim();
+		if (tokenProblem(t)) {
+			showSignin(`The address held no valid token. ${tokenProblem(t)}`);
+			return true;
+		}
+		signIn(t);
+		return true;
+	}
+
+	/* ---- the API ---- */
+
+	async function api(method, path, body, timeoutMs = READ_TIMEOUT_MS) {
+		const token = state.token;
+		const ctl = new AbortController();
+		const timer = setTimeout(() => ctl.abort(), timeoutMs);
+		const init = {
+			method,
+			headers: { Authorization: `Bearer ${token}` },
+			cache: "no-store",
+			signal: ctl.signal,
+		};
+		let res, data;
+
+		if (!token)
+			throw new SignedOut("not signed in");
+		if (body !== undefined) {
+			init.headers["Content-Type"] = "application/json";
+			init.body = JSON.stringify(body);
+		}
+		try {
+			res = await fetch(path, init);
+			data = await res.json().catch(() => null); /* libevent's own errors are HTML */
+		} catch (e) {
+			throw new Unreachable(UNREACHABLE);
+		} finally {
+			clearTimeout(timer);
+		}
+		if (res.status === 401) {
+			if (state.token === token)
+				showSignin("lanraged refused the token. Sign in again.");
+			throw new SignedOut("token refused");
+		}
+		if (!res.ok) {
+			const msg = data && typeof data.error === "string" ? data.error : "";
+			throw new ApiError(msg || `HTTP ${res.status} ${res.statusText}`.trim());
+		}
+		if (!data || typeof data !== "object")
+			throw new ApiError("lanraged's answer is not JSON");
+		return data;
+	}
+
+	/* An action's error as a line for the user ("" for a refused token: sign-in shows it). */
+	function errorText(e) {
+		if (e instanceof SignedOut)
+			return "";
+		if (e instanceof ApiError || e instanceof Unreachable)
+			return e.message;
+		console.error(e);
+		return String(e);
+	}
+
+	/* ---- refreshing ---- */
+
+	/* Runs one refresh now, or right after the one under way (never two at once). */
+	function refreshNow() {
+		if (state.running) {
+			state.again = true;
+			return;
+		}
+		refresh();
+	}
+
+	async function refresh() {
+		clearTimeout(state.timer);
+		state.running = true;
+		state.again = false;
+		try {
+			await loadAll();
+		} finally {
+			state.running = false;
+		}
+		if (state.token)
+			state.timer = setTimeout(refresh, state.again ? 0 : FAST_MS);
+	}
+
+	async function loadAll() {
+		const slow = state.slowDue || Date.now() - state.lastSlow >= SLOW_MS;
+
+		try {
+			const [status, peers] = await Promise.all([api("GET", "/api/status"), api("GET", "/api/peers")]);
+
+			if (!state.token)
+				return;
+			renderStatus(status);
+			renderPeers(peers);
+			if (slow) {
+				state.slowDue = false;
+				state.lastSlow = Date.now();
+				await Promise.all([loadNat(), loadSettings()]);
+			}
+			el.banner.hidden = true;
+			document.body.dataset.state = "ready";
+		} catch (e) {
+			if (e instanceof SignedOut)
+				return;
+			if (e instanceof Unreachable) {
+				state.slowDue = true; /* reload everything once it is back */
+				document.body.dataset.state = "unreachable";
+			}
+			showBanner(errorText(e));
+		}
+	}
+
+	function showBanner(text) {
+		el.banner.textContent = text;
+		el.banner.hidden = false;
+	}
+
+	/* Loaders whose own API errors (503: nothing to say yet) stay in their section. */
+	async function loadNat() {
+		try {
+			renderNat(await api("GET", "/api/nat"));
+			setMsg(el.natMsg, "");
+		} catch (e) {
+			if (!(e instanceof ApiError))
+				throw e;
+			setMsg(el.natMsg, e.message, "error");
+		}
+	}
+
+	async function loadSettings() {
+		try {
+			renderSettings(await api("GET", "/api/settings"));
+		} catch (e) {
+			if (!(e instanceof ApiError))
+				throw e;
+			setMsg(el.settingsMsg, e.message, "error");
+		}
+	}
+
+	/* ---- rendering ---- */
+
+	function renderStatus(s) {
+		const nat = s.nat || {};
+
+		setText(el.daemonName, s.name);
+		setText(el.version, s.version);
+		renderControl(s.control || {});
+		renderParty(s.party, s.virtual_ip);
+		setText(el.natType, natName(nat.type));
+		setText(el.natPublic, nat.public_endpoint);
+	}
+
+	function renderControl(c) {
+		let text = [c.mode, c.link, c.where].filter(Boolean).join(" · ");
+
+		if (c.detail)
+			text += ` — ${c.detail}`;
+		setText(el.control, text);
+		el.control.className = `control link-${LINKS.has(c.link) ? c.link : "unknown"}`;
+	}
+
+	function renderParty(p, vip) {
+		el.partyNone.hidden = p != null;
+		el.partyInfo.hidden = p == null;
+		if (p == null)
+			return;
+		setText(el.partyName, p.name);
+		setText(el.partyId, p.party_id);
+		el.partyHost.hidden = !p.is_host;
+		setText(el.partyMembers, `${plural(p.members, "member")}, ${p.connected} connected`);
+		setText(el.vip, vip);
+	}
+
+	/*
+	 * Updates a tbody in place, one row per item keyed by data-<attr>, so rows,
+	 * buttons and inputs survive a refresh (and a focused input keeps focus).
+	 */
+	function syncRows(tbody, items, attr, keyOf, create, update) {
+		const old = new Map();
+
+		for (const tr of tbody.rows)
+			old.set(tr.dataset[attr], tr);
+		items.forEach((item, i) => {
+			const key = keyOf(item);
+			let tr = old.get(key);
+
+			if (tr) {
+				old.delete(key);
+			} else {
+				tr = create();
+				tr.dataset[attr] = key;
+			}
+			update(tr, item);
+			if (tbody.rows[i] !== tr)
+				tbody.insertBefore(tr, tbody.rows[i] || null);
+		});
+		for (const tr of old.values())
+			tr.remove();
+	}
+
+	const PEER_CELLS = ["name", "vip", "state", "path", "endpoint", "rtt", "nat", "handshake", "traffic", "actions"];
+
+	function createPeerRow() {
+		const tr = document.createElement("tr");
+
+		for (const c of PEER_CELLS)
+			tr.appendChild(make("td", c === "rtt" ? "rtt num" : c));
+		return tr;
+	}
+
+	function updatePeerRow(tr, p) {
+		const cell = (c) => tr.querySelector(`td.${c}`);
+		const st = STATES.has(p.state) ? p.state : "unknown";
+		const name = cell("name"), badge = make("span", `badge st-${st}`, String(p.state));
+		const actions = cell("actions");
+		let btn = actions.querySelector("button.ping");
+
+		name.replaceChildren(document.createTextNode(String(p.name)));
+		if (p.self)
+			name.append(" ", make("span", "you", "you"));
+		setText(cell("vip"), p.virtual_ip);
+		if (cell("state").textContent !== badge.textContent || !cell("state").querySelector(`.st-${st}`))
+			cell("state").replaceChildren(badge);
+		setText(cell("path"), p.path === "relay" ? `relay ${p.relay || ""}`.trim() : p.path === "none" ? "" : p.path);
+		setText(cell("endpoint"), p.endpoint);
+		setText(cell("rtt"), fixed1(p.rtt_ms));
+		setText(cell("nat"), natName(p.nat_type));
+		setText(cell("handshake"), p.last_handshake ? ago(p.last_handshake) : "never");
+		cell("handshake").title = p.last_handshake || "";
+		setText(cell("traffic"), `↓ ${bytes(p.rx_bytes)} ↑ ${bytes(p.tx_bytes)}`);
+		cell("traffic").title = `received ${p.rx_bytes} bytes, sent ${p.tx_bytes} bytes`;
+		if (p.self && btn) {
+			btn.remove();
+		} else if (!p.self && !btn) {
+			btn = make("button", "ping small", "Ping");
+			btn.type = "button";
+			actions.appendChild(btn);
+		}
+	}
+
+	function renderPeers(data) {
+		const peers = Array.isArray(data.peers) ? data.peers : [];
+
+		syncRows(el.peersBody, peers, "peer", (p) => String(p.name), createPeerRow, updatePeerRow);
+		updatePingButtons();
+		el.peersEmpty.hidden = peers.length > 0;
+		el.peersEmpty.textContent = data.party_id ? "No members yet" : "Not in a party";
+	}
+
+	/* One ping at a time: the others wait, the running one says so. */
+	function updatePingButtons() {
+		for (const btn of el.peersBody.querySelectorAll("button.ping")) {
+			const mine = btn.closest("tr").dataset.peer === state.pinging;
+
+			btn.disabled = state.pinging !== null;
+			btn.textContent = mine ? "Pinging…" : "Ping";
+		}
+	}
+
+	function renderNat(n) {
+		setText(el.natType, natName(n.type));
+		setText(el.natPublic, n.public_endpoint);
+		setText(el.natLocal, list(n.local_endpoints));
+		setText(el.natStun, list(n.stun_servers));
+		setText(el.natDetected, n.detected_at ? `${new Date(n.detected_at).toLocaleString()} (${ago(n.detected_at)})` : "not yet");
+		setText(el.natDetail, n.detail);
+	}
+
+	/* A setting's value as text: numbers as they are, "" shown as (empty). */
+	function settingText(v) {
+		if (v === null || v === undefined)
+			return "–";
+		return v === "" ? "(empty)" : String(v);
+	}
+
+	function createSettingRow() {
+		const tr = document.createElement("tr");
+		const key = make("th", "key");
+
+		key.scope = "row";
+		tr.append(key, make("td", "value"), make("td", "source"), make("td", "stored"), make("td", "change"));
+		return tr;
+	}
+
+	function updateSettingRow(tr, [key, s]) {
+		const change = tr.querySelector("td.change");
+		let input = change.querySelector("input.edit");
+		let reset = change.querySelector("button.reset");
+
+		setText(tr.querySelector(".key"), key);
+		setText(tr.querySelector("td.value"), settingText(s.value));
+		setText(tr.querySelector("td.source"), s.source);
+		setText(tr.querySelector("td.stored"), settingText(s.stored));
+		tr.dataset.numeric = typeof s.value === "number" ? "1" : "";
+		if (!s.writable) {
+			if (input || !change.textContent)
+				change.replaceChildren(make("span", "muted", "read-only"));
+			return;
+		}
+		if (!input) {
+			const save = make("button", "save small", "Save");
+
+			change.replaceChildren();
+			input = make("input", "edit");
+			input.type = "text";
+			input.autocomplete = "off";
+			input.spellcheck = false;
+			input.setAttribute("aria-label", `New value for ${key}`);
+			save.type = "button";
+			change.append(input, save);
+		}
+		/* Keep what the user is typing; otherwise show the running value. */
+		if (!input.dataset.dirty && document.activeElement !== input)
+			input.value = s.value == null ? "" : String(s.value);
+		if (s.stored !== null && !reset) {
+			reset = make("button", "reset small ghost", "Reset");
+			reset.type = "button";
+			reset.title = "Forget the stored value";
+			change.appendChild(reset);
+		} else if (s.stored === null && reset) {
+			reset.remove();
+		}
+	}
+
+	function renderSettings(data) {
+		const items = Object.entries(data.settings || {});
+
+		syncRows(el.settingsBody, items, "key", ([k]) => k, createSettingRow, updateSettingRow);
+	}
+
+	/* ---- actions ---- */
+
+	/* Runs a party action: buttons disabled, progress on the one clicked, errors in #party-msg. */
+	async function partyAction(btn, busyText, path, body, done) {
+		const label = btn.textContent;
+		const buttons = [el.createBtn, el.joinBtn, el.leaveBtn];
+
+		if (state.partyBusy)
+			return;
+		state.partyBusy = true;
+		buttons.forEach((b) => { b.disabled = true; });
+		btn.textContent = busyText;
+		setMsg(el.partyMsg, "");
+		try {
+			done(await api("POST", path, body, ACTION_TIMEOUT_MS));
+		} catch (e) {
+			setMsg(el.partyMsg, errorText(e), "error");
+		} finally {
+			btn.textContent = label;
+			buttons.forEach((b) => { b.disabled = false; });
+			state.partyBusy = false;
+			state.slowDue = true;
+			refreshNow();
+		}
+	}
+
+	function onCreate(ev) {
+		const name = el.createName.value;
+
+		ev.preventDefault();
+		if (!name.trim()) {
+			setMsg(el.partyMsg, "Give the party a name.", "error");
+			return;
+		}
+		partyAction(el.createBtn, "Creating…", "/api/party", { name }, (p) => {
+			el.createName.value = "";
+			renderParty(p, p.virtual_ip);
+		});
+	}
+
+	function onJoin(ev) {
+		const id = el.joinId.value.trim();
+
+		ev.preventDefault();
+		if (!id) {
+			setMsg(el.partyMsg, "Type the party id the host gave you.", "error");
+			return;
+		}
+		partyAction(el.joinBtn, "Joining…", "/api/party/join", { party_id: id }, (p) => {
+			el.joinId.value = "";
+			renderParty(p, p.virtual_ip);
+		});
+	}
+
+	function onLeave() {
+		partyAction(el.leaveBtn, "Leaving…", "/api/party/leave", {}, () => {
+			renderParty(null);
+			renderPeers({ party_id: null, peers: [] });
+		});
+	}
+
+	/* Briefly shows text on a button, then its label again. */
+	function flash(btn, text) {
+		if (!btn.dataset.label)
+			btn.dataset.label = btn.textContent;
+		btn.textContent = text;
+		clearTimeout(Number(btn.dataset.timer));
+		btn.dataset.timer = String(setTimeout(() => {
+			btn.textContent = btn.dataset.label;
+		}, 1500));
+	}
+
+	async function onCopy() {
+		const id = el.partyId.textContent;
+
+		try {
+			await navigator.clipboard.writeText(id);
+			flash(el.partyCopy, "Copied");
+		} catch (e) {
+			/* no clipboard (or refused): select the id for Ctrl+C */
+			const range = document.createRange();
+
+			range.selectNodeContents(el.partyId);
+			getSelection().removeAllRanges();
+			getSelection().addRange(range);
+			flash(el.partyCopy, "Press Ctrl+C");
+		}
+	}
+
+	function pingLine(name, r) {
+		let line = `${r.name || name}: ${r.received}/${r.sent} replies`;
+
+		if (r.received)
+			line += `, min/avg/max ${fixed1(r.min_ms)}/${fixed1(r.avg_ms)}/${fixed1(r.max_ms)} ms`;
+		return `${line} via ${r.path}`;
+	}
+
+	async function ping(name) {
+		if (state.pinging !== null)
+			return;
+		state.pinging = name;
+		updatePingButtons();
+		setMsg(el.pingResult, `Pinging ${name}…`, "busy");
+		try {
+			const r = await api("POST", "/api/ping", { peer: name, count: PING_COUNT },
+				READ_TIMEOUT_MS + 2000 * PING_COUNT);
+
+			setMsg(el.pingResult, pingLine(name, r), r.received ? "ok" : "error");
+		} catch (e) {
+			setMsg(el.pingResult, e instanceof SignedOut ? "" : `${name}: ${errorText(e)}`, "error");
+		} finally {
+			state.pinging = null;
+			updatePingButtons();
+		}
+	}
+
+	/* PATCHes one setting from its row; value null forgets the stored one. */
+	async function patchSetting(tr, value) {
+		const key = tr.dataset.key;
+		const buttons = tr.querySelectorAll("button");
+		const input = tr.querySelector("input.edit");
+
+		buttons.forEach((b) => { b.disabled = true; });
+		setMsg(el.settingsMsg, `Saving ${key}…`, "busy");
+		try {
+			const r = await api("PATCH", "/api/settings", { [key]: value });
+
+			delete input.dataset.dirty;
+			input.blur();
+			for (const [k, s] of Object.entries(r.settings || {})) {
+				const row = [...el.settingsBody.rows].find((x) => x.dataset.key === k);
+
+				if (row)
+					updateSettingRow(row, [k, s]);
+			}
+			setMsg(el.settingsMsg, "saved", "ok");
+		} catch (e) {
+			setMsg(el.settingsMsg, errorText(e), "error");
+		} finally {
+			buttons.forEach((b) => { b.disabled = false; });
+			state.slowDue = true;
+			refreshNow();
+		}
+	}
+
+	/* An integer for a numeric setting when the text is one, else the text as typed. */
+	function inputValue(tr) {
+		const raw = tr.querySelector("input.edit").value;
+		const n = Number(raw.trim());
+
+		if (tr.dataset.numeric && /^-?\d+$/.test(raw.trim()) && Number.isSafeInteger(n))
+			return n;
+		return raw;
+	}
+
+	function onSettingsClick(ev) {
+		const btn = ev.target.closest("button");
+		const tr = btn && btn.closest("tr");
+
+		if (!tr || btn.disabled)
+			return;
+		if (btn.classList.contains("save"))
+			patchSetting(tr, inputValue(tr));
+		else if (btn.classList.contains("reset"))
+			patchSetting(tr, null);
+	}
+
+	function onSettingsKey(ev) {
+		const tr = ev.target.closest("tr");
+
+		if (ev.key === "Enter" && ev.target.matches("input.edit") && !tr.querySelector("button.save").disabled)
+			patchSetting(tr, inputValue(tr));
+	}
+
+	/* ---- signing in and out ---- */
+
+	function resetView() {
+		el.peersBody.replaceChildren();
+		el.settingsBody.replaceChildren();
+		[el.partyMsg, el.pingResult, el.settingsMsg, el.natMsg].forEach((n) => setMsg(n, ""));
+	}
+
+	function showSignin(msg, kind = "error") {
+		state.token = null;
+		storeToken(null);
+		clearTimeout(state.timer);
+		resetView();
+		el.app.hidden = true;
+		el.hdrInfo.hidden = true;
+		el.banner.hidden = true;
+		el.signin.hidden = false;
+		setMsg(el.signinMsg, msg || "", msg ? kind : "");
+		document.body.dataset.state = "signin";
+	}
+
+	function signIn(token) {
+		state.token = token;
+		storeToken(token);
+		state.slowDue = true;
+		el.signin.hidden = true;
+		el.app.hidden = false;
+		el.hdrInfo.hidden = false;
+		setMsg(el.signinMsg, "");
+		refreshNow();
+	}
+
+	function onSigninSubmit(ev) {
+		let t = el.tokenInput.value.trim();
+		const fromUrl = /token=([0-9a-fA-F]{64})/.exec(t); /* the whole address pasted */
+
+		ev.preventDefault();
+		if (fromUrl)
+			t = fromUrl[1];
+		if (tokenProblem(t)) {
+			setMsg(el.signinMsg, tokenProblem(t), "error");
+			return;
+		}
+		el.tokenInput.value = "";
+		signIn(t);
+	}
+
+	function start() {
+		el.signinForm.addEventListener("submit", onSigninSubmit);
+		el.signout.addEventListener("click", () => showSignin("Signed out.", "ok"));
+		el.createForm.addEventListener("submit", onCreate);
+		el.joinForm.addEventListener("submit", onJoin);
+		el.leaveBtn.addEventListener("click", onLeave);
+		el.partyCopy.addEventListener("click", onCopy);
+		el.peersBody.addEventListener("click", (ev) => {
+			const btn = ev.target.closest("button.ping");
+
+			if (btn && !btn.disabled)
+				ping(btn.closest("tr").dataset.peer);
+		});
+		el.settingsBody.addEventListener("click", onSettingsClick);
+		el.settingsBody.addEventListener("keydown", onSettingsKey);
+		el.settingsBody.addEventListener("input", (ev) => {
+			if (ev.target.matches("input.edit"))
+				ev.target.dataset.dirty = "1";
+		});
+		/* `lanrage ui`'s address pasted into an open tab only changes the fragment */
+		window.addEventListener("hashchange", takeHashToken);
+
+		if (takeHashToken())
+			return;
+		const saved = storedToken();
+		if (saved && TOKEN_RE.test(saved))
+			signIn(saved);
+		else
+			showSignin("");
+	}
+
+	start();
+})();
