@@ -274,13 +274,16 @@ void udp_rx_init(struct udp_rx *rx, struct udp_pkt *pkts, int n)
 	}
 }
 
-int udp_recv_prepared(struct udp_socket *s, struct udp_rx *rx)
+int udp_recv_prepared_from(struct udp_socket *s, struct udp_rx *rx, int first)
 {
-	int got = recvmmsg(s->fd, rx->msgs, (unsigned)rx->n, MSG_DONTWAIT, NULL);
+	int got;
 
+	if (first >= rx->n)
+		return 0;
+	got = recvmmsg(s->fd, rx->msgs + first, (unsigned)(rx->n - first), MSG_DONTWAIT, NULL);
 	if (got < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-	for (int i = 0; i < got; i++) {
+	for (int i = first; i < first + got; i++) {
 		struct msghdr *h = &rx->msgs[i].msg_hdr;
 		struct udp_pkt *p = &rx->pkts[i];
 
@@ -296,6 +299,11 @@ int udp_recv_prepared(struct udp_socket *s, struct udp_rx *rx)
 		h->msg_flags = 0;
 	}
 	return got;
+}
+
+int udp_recv_prepared(struct udp_socket *s, struct udp_rx *rx)
+{
+	return udp_recv_prepared_from(s, rx, 0);
 }
 
 int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n)

@@ -105,6 +105,8 @@ struct udp_rx {
 };
 void udp_rx_init(struct udp_rx *rx, struct udp_pkt *pkts, int n);
 int udp_recv_prepared(struct udp_socket *s, struct udp_rx *rx);
+/* The same into pkts[first..n) only: what arrived while pkts[0..first) wait their turn. */
+int udp_recv_prepared_from(struct udp_socket *s, struct udp_rx *rx, int first);
 /*
  * Sends n datagrams, each to its addr, from its local if set; on a GSO socket,
  * runs of equal-sized ones to the same address from the same source go as

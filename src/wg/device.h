@@ -164,7 +164,7 @@ struct wg_peer {
 	X(rx_data) X(rx_keepalive) X(rx_short) X(rx_unknown) X(rx_no_keypair)   \
 	X(rx_expired) X(rx_bad_auth) X(rx_replay) X(rx_bad_inner)               \
 	X(rx_not_allowed) X(rx_handshake) X(rx_other) X(rx_tun_failed)          \
-	X(rx_queue_full) X(rx_aqm_dropped)                                      \
+	X(rx_queue_full) X(rx_aqm_dropped) X(rx_express)                        \
 	X(tx_data) X(tx_keepalive) X(tx_no_route) X(tx_no_endpoint)             \
 	X(tx_bad_packet) X(tx_staged) X(tx_staged_dropped) X(tx_send_failed)    \
 	X(tx_broadcast)                                                          \

@@ -279,43 +279,88 @@ void receive_io_clear(struct worker_io *io)
 	io->rx = NULL;
 }
 
+/* How many datagrams a slot holds: a GRO run counts each. */
+static size_t slot_count(const struct udp_pkt *q)
+{
+	return q->seg ? (q->len + q->seg - 1) / q->seg : 1;
+}
+
+/* How long the slot's datagrams waited in the socket, for CoDel. */
+static void note_sojourn(struct worker_io *io, const struct udp_pkt *p, uint64_t *now_wall)
+{
+	if (p->rx_wall_ns && !*now_wall)
+		*now_wall = (uint64_t)now_wall_ns();
+	io->rx_sojourn_ns =
+	    p->rx_wall_ns && *now_wall > p->rx_wall_ns ? *now_wall - p->rx_wall_ns : 0;
+}
+
+/*
+ * The express lane: small datagrams on their own in slots [from, rx_n) (a
+ * game's packets, pings, ACKs, handshakes) are handled at once, at most
+ * budget of them, ahead of the bulk runs read before them; the in-order pass
+ * then skips them (len 0).  Those that overtook something count in
+ * rx_express.  See worker.h.
+ */
+static int express(struct worker_io *io, const struct kp_index *kpi,
+                   const struct allowedips *routes, int from, int budget, uint64_t now_ns,
+                   uint64_t *now_wall)
+{
+	bool behind = io->rx_next < from; /* slots read earlier still wait */
+	int done = 0;
+
+	for (int i = from; i < io->rx_n && done < budget; i++) {
+		struct udp_pkt *p = &io->rx_pkts[i];
+
+		if (p->seg || !p->len || p->len > RX_EXPRESS_MAX) {
+			behind = behind || p->len;
+			continue;
+		}
+		if (behind)
+			STAT(io->w->dev, rx_express);
+		note_sojourn(io, p, now_wall);
+		receive_one(io, kpi, routes, p, now_ns);
+		p->len = 0;
+		if (io->rx_backlog)
+			io->rx_backlog--;
+		done++;
+	}
+	return done;
+}
+
 int receive_from_udp(struct worker_io *io, uint64_t now_ns)
 {
 	struct wg_device *dev = io->w->dev;
+	struct udp_socket *sock = &dev->udp[io->w->id];
 	const struct kp_index *kpi = atomic_load(&dev->kp_index);
 	const struct allowedips *routes = atomic_load(&dev->routes);
 	uint64_t now_wall = 0;
-	int done = 0;
+	int done, n, fresh;
 
 	if (io->rx_next >= io->rx_n) {
-		int n = udp_recv_prepared(&dev->udp[io->w->id], io->rx);
-
-		if (n <= 0) {
-			if (n < 0)
-				log_ratelimited(LL_ERROR, "%s: receiving failed: %s",
-				                dev->tun->name, strerror(-n));
-			return 0;
-		}
-		io->rx_n = n;
-		io->rx_next = 0;
+		/* A new batch. */
+		n = udp_recv_prepared(sock, io->rx);
+		io->rx_n = io->rx_next = 0;
 		io->rx_off = 0;
 		io->rx_backlog = 0;
-		for (int i = 0; i < n; i++) {
-			const struct udp_pkt *q = &io->rx_pkts[i];
-
-			io->rx_backlog += q->seg ? (q->len + q->seg - 1) / q->seg : 1;
-		}
+	} else {
+		/* A batch under way: take in what came since, into the free slots after it. */
+		n = udp_recv_prepared_from(sock, io->rx, io->rx_n);
 	}
+	if (n < 0) {
+		log_ratelimited(LL_ERROR, "%s: receiving failed: %s", dev->tun->name, strerror(-n));
+		n = 0;
+	}
+	fresh = io->rx_n;
+	io->rx_n += n;
+	for (int i = fresh; i < io->rx_n; i++)
+		io->rx_backlog += slot_count(&io->rx_pkts[i]);
+	done = express(io, kpi, routes, fresh, RX_TURN, now_ns, &now_wall);
 	/* One turn: RX_TURN datagrams; a run of them from one sender counts each. */
 	while (done < RX_TURN && io->rx_next < io->rx_n) {
 		struct udp_pkt *p = &io->rx_pkts[io->rx_next];
 		size_t seg = p->seg ? p->seg : p->len;
 
-		if (p->rx_wall_ns && !now_wall)
-			now_wall = (uint64_t)now_wall_ns();
-		io->rx_sojourn_ns =
-		    p->rx_wall_ns && now_wall > p->rx_wall_ns ? now_wall - p->rx_wall_ns : 0;
-
+		note_sojourn(io, p, &now_wall);
 		while (done < RX_TURN && io->rx_off < p->len) {
 			struct udp_pkt one = {
 				.data = p->data + io->rx_off,

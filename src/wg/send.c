@@ -270,21 +270,16 @@ static void tx_read(struct worker_io *io, const struct allowedips *routes, const
 	}
 }
 
-int send_from_tun(struct worker_io *io, uint64_t now_ns)
+/*
+ * New reads, while read-ahead has room: interactive packets are sealed at
+ * once, bulk within the turn's budget when none waits, the rest queued.
+ * Returns the reads, or -1 when the interface is gone.
+ */
+static int read_tun(struct worker_io *io, const struct allowedips *routes, uint64_t now_ns)
 {
 	struct wg_device *dev = io->w->dev;
-	const struct allowedips *routes = atomic_load(&dev->routes);
 	int n = 0;
 
-	/* First the bulk that read-ahead queued, in order. */
-	while (io->tx_queued && io->tx_n < TX_SLOTS / 2) {
-		tx_read(io, routes, ahead(io, io->tx_head), io->tx_len[io->tx_head % TX_AHEAD],
-		        now_ns);
-		io->tx_head++;
-		io->tx_queued--;
-		n++;
-	}
-	/* Then new reads: bulk within the turn's budget, interactive always, the rest queued. */
 	while (io->tx_queued < TX_AHEAD) {
 		unsigned i = io->tx_head + io->tx_queued;
 		uint8_t *buf = ahead(io, i);
@@ -304,8 +299,38 @@ int send_from_tun(struct worker_io *io, uint64_t now_ns)
 			io->tx_queued++;
 		}
 	}
-	flush(io);
 	return n;
+}
+
+int send_from_tun(struct worker_io *io, uint64_t now_ns)
+{
+	const struct allowedips *routes = atomic_load(&io->w->dev->routes);
+	int n = 0, r;
+
+	/*
+	 * With bulk waiting, what came since goes first, on its own: a ping or a
+	 * game's packet read now is not held while a turn of bulk is sealed.
+	 */
+	if (io->tx_queued) {
+		r = read_tun(io, routes, now_ns);
+		if (r < 0)
+			return r;
+		n += r;
+		flush(io);
+	}
+	/* The bulk that read-ahead queued, in order. */
+	while (io->tx_queued && io->tx_n < TX_SLOTS / 2) {
+		tx_read(io, routes, ahead(io, io->tx_head), io->tx_len[io->tx_head % TX_AHEAD],
+		        now_ns);
+		io->tx_head++;
+		io->tx_queued--;
+		n++;
+	}
+	r = read_tun(io, routes, now_ns);
+	if (r < 0)
+		return r;
+	flush(io);
+	return n + r;
 }
 
 bool send_to_peer(struct wg_peer *peer, const void *data, size_t len)

@@ -18,6 +18,22 @@
 enum { WORKER_BATCH = 64, TX_SLOTS = 128, RX_TURN = 32 };
 
 /*
+ * The receive side's express lane.  Datagrams queue in our socket in arrival
+ * order, and a batch read of GRO runs may hold hundreds of a bulk transfer's
+ * packets (milliseconds of work): a ping or a game's packet read with them, or
+ * arriving while they are handled, would wait for all of them.  So each turn
+ * first reads what came since into the batch's free slots, and small datagrams
+ * on their own (RX_EXPRESS_MAX bytes: a data message of up to 288 bytes of
+ * IP, which holds pings, ACKs, game updates and handshakes) are handled at
+ * once, ahead of the runs before them (`rx_express` counts those that
+ * overtook any).  The reordering is harmless: the replay window takes
+ * counters out of order, and a small TCP segment that overtakes its flow's
+ * full ones (a burst's last) costs the receiver one duplicate ACK at most.
+ * The send side does the like in send_from_tun.
+ */
+enum { RX_EXPRESS_MAX = 320 };
+
+/*
  * Read-ahead on the send side: a bulk TCP flow keeps up to a megabyte queued in
  * the TUN (TCP small queues), in FIFO order, and a game packet or ping that
  * arrives behind it would wait for all of it.  So after its turn a worker goes

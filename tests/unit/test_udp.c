@@ -138,6 +138,47 @@ static void test_interleaved(void **state)
 	udp_close(&rx[1]);
 }
 
+/*
+ * A batch under way takes in more: udp_recv_prepared_from fills only the
+ * slots from the first free one, leaving those read before as they were.
+ */
+static void test_recv_into_free_slots(void **state)
+{
+	struct udp_socket tx, rx;
+	struct udp_pkt pkts[6], slots[6];
+	struct udp_rx prepared;
+	struct addr to;
+
+	(void)state;
+	open_pair(&tx, &rx, false, &to);
+	for (size_t i = 0; i < 6; i++) {
+		pkts[i] = (struct udp_pkt){ .data = out[i], .len = fill(i, 100 + i), .addr = to };
+		slots[i] = (struct udp_pkt){ .data = in[i], .cap = BIG };
+	}
+	udp_rx_init(&prepared, slots, 6);
+	assert_int_equal(udp_send_batch(&tx, pkts, 2), 2);
+	assert_true(poll(&(struct pollfd){ .fd = rx.fd, .events = POLLIN }, 1, 5000) == 1);
+	assert_int_equal(udp_recv_prepared(&rx, &prepared), 2);
+	assert_int_equal(slots[1].len, 101);
+	/* Nothing more yet: 0, not an error. */
+	assert_int_equal(udp_recv_prepared_from(&rx, &prepared, 2), 0);
+	assert_int_equal(udp_send_batch(&tx, pkts + 2, 4), 4);
+	assert_true(poll(&(struct pollfd){ .fd = rx.fd, .events = POLLIN }, 1, 5000) == 1);
+	/* Room for three of the four after the two. */
+	assert_int_equal(udp_recv_prepared_from(&rx, &prepared, 3), 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(slots[3 + i].len, 102 + i);
+		assert_memory_equal(slots[3 + i].data, out[2 + i], 102 + i);
+	}
+	assert_int_equal(slots[1].len, 101);
+	assert_memory_equal(slots[1].data, out[1], 101);
+	assert_int_equal(udp_recv_prepared_from(&rx, &prepared, 6), 0); /* no free slot */
+	assert_int_equal(udp_recv_prepared_from(&rx, &prepared, 5), 1);
+	assert_memory_equal(slots[5].data, out[5], 105);
+	udp_close(&tx);
+	udp_close(&rx);
+}
+
 /* Waits for one datagram on s; its length, with its sender and the address it came to. */
 static size_t receive_one(struct udp_socket *s, struct udp_pkt *p)
 {
@@ -214,9 +255,8 @@ static void test_sticky_source(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain_receiver),
-		cmocka_unit_test(test_gro_receiver),
-		cmocka_unit_test(test_interleaved),
+		cmocka_unit_test(test_plain_receiver), cmocka_unit_test(test_gro_receiver),
+		cmocka_unit_test(test_interleaved),    cmocka_unit_test(test_recv_into_free_slots),
 		cmocka_unit_test(test_sticky_source),
 	};
 

@@ -12,7 +12,8 @@
 # messages.  Shows: every pair reaches every other; a 60 Hz ping keeps no
 # core busy, and with every core busy the workers stop polling; allowed IPs
 # route to the right peer and spoofed sources are dropped; queue control
-# (AQM) drops bulk TCP and never a ping beside it; sessions rekey on time and
+# (AQM) drops bulk TCP and never a ping beside it, and pings overtake the
+# bulk queued before them; sessions rekey on time and
 # on message count without losing traffic; a peer that changes its underlay
 # address is followed; a handshake flood is answered with cookies while a real
 # peer still gets through; the process exits when its socket or interface goes.
@@ -139,13 +140,14 @@ ip netns exec "${NS[b]}" ping -c 3 -i 0.1 -W 1 -I 10.66.0.3 10.66.0.1 >/dev/null
 [ "$(stat a rx_not_allowed)" -ge $((na + 3)) ] || fail "a did not drop the spoofed packets"
 ip -n "${NS[b]}" addr del 10.66.0.3/32 dev "${IFN[b]}"
 
-step "queue control drops bulk TCP, never a ping beside it"
+step "queue control drops bulk TCP, never a ping beside it; pings overtake it"
 # Bulk flows to c until c has dropped some (it may drop ever more while it
 # lasts: CoDel's rate grows as long as the wait does); pings go beside it.
 lab_bg "${NS[c]}" "$LAB_TMP/bulk.got" nc -l -N 10.66.0.3 5002
 rx=$LAB_LAST_PID
 wait_for 10 "the receiver listening" lab_listening "${NS[c]}" 5002
 aqm_before=$(stat c rx_aqm_dropped)
+express_before=$(stat c rx_express)
 kd_before=$(($(kernel_drops a) + $(kernel_drops c)))
 staged_before=$(stat a tx_staged)
 ip netns exec "${NS[a]}" ping -c 150 -i 0.02 -W 2 10.66.0.3 >"$LAB_TMP/ping.aqm" &
@@ -156,10 +158,14 @@ wait_for 30 "c dropping bulk" eval '[ "$(stat c rx_aqm_dropped)" -gt "$aqm_befor
 wait "$pinger" || true
 kill "$tx" "$rx" 2>/dev/null || true
 dropped=$(($(stat c rx_aqm_dropped) - aqm_before))
+express=$(($(stat c rx_express) - express_before))
 received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$LAB_TMP/ping.aqm")
 kd=$(($(kernel_drops a) + $(kernel_drops c) - kd_before))
-echo "   c dropped $dropped bulk packets of $(stat c rx_data); $received/150 pings answered;" \
+echo "   c dropped $dropped bulk packets of $(stat c rx_data); $received/150 pings answered," \
+	"$express of them ahead of bulk read before them;" \
 	"the kernel dropped $kd (a tunnel end starved of CPU); ping $(tail -n 1 "$LAB_TMP/ping.aqm")"
+# A queue that grew long enough for CoDel had pings land behind bulk in it.
+[ "$express" -gt 0 ] || fail "no ping overtook the bulk queued before it"
 # a rekeys every 1000 messages here; a session installed while a worker was
 # in a batch once counted as expired and sent the bulk, pings too, to a
 # queue meant for peers without one, where they overflowed.
