@@ -390,6 +390,7 @@
 		const actions = cell("actions");
 		let btn = actions.querySelector("button.ping");
 
+		tr.dataset.peer = String(p.name);
 		name.replaceChildren(document.createTextNode(String(p.name)));
 		if (p.self)
 			name.append(" ", make("span", "you", "you"));
@@ -416,7 +417,8 @@
 	function renderPeers(data) {
 		const peers = Array.isArray(data.peers) ? data.peers : [];
 
-		syncRows(el.peersBody, peers, "peer", (p) => String(p.name), createPeerRow, updatePeerRow);
+		/* Keyed by peer id: two members may share a name. */
+		syncRows(el.peersBody, peers, "peerId", (p) => String(p.peer_id || p.name), createPeerRow, updatePeerRow);
 		updatePingButtons();
 		el.peersEmpty.hidden = peers.length > 0;
 		el.peersEmpty.textContent = data.party_id ? "No members yet" : "Not in a party";
@@ -425,7 +427,7 @@
 	/* One ping at a time: the others wait, the running one says so. */
 	function updatePingButtons() {
 		for (const btn of el.peersBody.querySelectorAll("button.ping")) {
-			const mine = btn.closest("tr").dataset.peer === state.pinging;
+			const mine = btn.closest("tr").dataset.peerId === state.pinging;
 
 			btn.disabled = state.pinging !== null;
 			btn.textContent = mine ? "Pinging…" : "Ping";
@@ -600,14 +602,15 @@
 		return `${line} via ${r.path}`;
 	}
 
-	async function ping(name) {
+	/* Pings the member with this id (shown by name: names need not be unique). */
+	async function ping(id, name) {
 		if (state.pinging !== null)
 			return;
-		state.pinging = name;
+		state.pinging = id;
 		updatePingButtons();
 		setMsg(el.pingResult, `Pinging ${name}…`, "busy");
 		try {
-			const r = await api("POST", "/api/ping", { peer: name, count: PING_COUNT },
+			const r = await api("POST", "/api/ping", { peer: id, count: PING_COUNT },
 				READ_TIMEOUT_MS + 2000 * PING_COUNT);
 
 			setMsg(el.pingResult, pingLine(name, r), r.received ? "ok" : "error");
@@ -735,7 +738,7 @@
 			const btn = ev.target.closest("button.ping");
 
 			if (btn && !btn.disabled)
-				ping(btn.closest("tr").dataset.peer);
+				ping(btn.closest("tr").dataset.peerId, btn.closest("tr").dataset.peer);
 		});
 		el.settingsBody.addEventListener("click", onSettingsClick);
 		el.settingsBody.addEventListener("keydown", onSettingsKey);
