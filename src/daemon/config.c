@@ -293,11 +293,15 @@ static bool set_relay(struct daemon_config *cfg, const char *v, char *err)
 	return true;
 }
 
-/* "ip[:port],..." (port 3478 when left out); "" for none. */
-static bool set_stun(struct daemon_config *cfg, const char *v, char *err)
+/*
+ * Splits "a, b,c" into at most max items of up to ITEM_MAX bytes, spaces
+ * around each dropped; "" is none.  The count, or -1 with err set, which
+ * names the items (many: "STUN servers") and their form (form: "ip:port").
+ */
+enum { ITEM_MAX = ADDR_STRLEN };
+static int split_list(const char *v, char items[][ITEM_MAX + 1], int max, const char *many,
+                      const char *form, char *err)
 {
-	struct addr list[CONFIG_STUN_MAX];
-	char item[ADDR_STRLEN + 1];
 	const char *p = v;
 	int n = 0;
 
@@ -309,39 +313,74 @@ static bool set_stun(struct daemon_config *cfg, const char *v, char *err)
 			s++;
 		while (e > s && e[-1] == ' ')
 			e--;
-		if (n == CONFIG_STUN_MAX) {
-			err_set(err, "at most %d STUN servers", CONFIG_STUN_MAX);
-			return false;
+		if (n == max) {
+			err_set(err, "at most %d %s", max, many);
+			return -1;
 		}
-		if (e == s || (size_t)(e - s) > ADDR_STRLEN) {
-			err_set(err, "`%.128s' is not a list of ip:port", v);
-			return false;
+		if (e == s || (size_t)(e - s) > ITEM_MAX) {
+			err_set(err, "`%.128s' is not a list of %s", v, form);
+			return -1;
 		}
-		memcpy(item, s, (size_t)(e - s));
-		item[e - s] = '\0';
-		if (!addr_parse(&list[n], item, NULL)) {
-			if (!addr_parse_ip(&list[n], item, NULL)) {
-				err_set(err, "Unable to parse endpoint: `%s'", item);
-				return false;
-			}
-			addr_set_port(&list[n], STUN_DEFAULT_PORT);
-		}
-		if (addr_port(&list[n]) == 0) {
-			err_set(err, "STUN server `%s': port must be 1-65535", item);
-			return false;
-		}
-		n++;
+		memcpy(items[n], s, (size_t)(e - s));
+		items[n++][e - s] = '\0';
 		p += len;
-		if (*p == ',') {
-			p++;
-			if (!*p) {
-				err_set(err, "`%.128s' ends with a comma", v);
+		if (*p == ',' && !*++p) {
+			err_set(err, "`%.128s' ends with a comma", v);
+			return -1;
+		}
+	}
+	return n;
+}
+
+/* "ip[:port],..." (port 3478 when left out); "" for none. */
+static bool set_stun(struct daemon_config *cfg, const char *v, char *err)
+{
+	struct addr list[CONFIG_STUN_MAX];
+	char items[CONFIG_STUN_MAX][ITEM_MAX + 1];
+	int n = split_list(v, items, CONFIG_STUN_MAX, "STUN servers", "ip:port", err);
+
+	if (n < 0)
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (!addr_parse(&list[i], items[i], NULL)) {
+			if (!addr_parse_ip(&list[i], items[i], NULL)) {
+				err_set(err, "Unable to parse endpoint: `%s'", items[i]);
 				return false;
 			}
+			addr_set_port(&list[i], STUN_DEFAULT_PORT);
+		}
+		if (addr_port(&list[i]) == 0) {
+			err_set(err, "STUN server `%s': port must be 1-65535", items[i]);
+			return false;
 		}
 	}
 	memcpy(cfg->stun, list, sizeof(list[0]) * (size_t)n);
 	cfg->n_stun = n;
+	return true;
+}
+
+/* "group[/len],..." of IPv4 multicast (224.0.0.0/4); "" for none. */
+static bool set_lan_multicast(struct daemon_config *cfg, const char *v, char *err)
+{
+	struct prefix list[CONFIG_MCAST_MAX];
+	char items[CONFIG_MCAST_MAX][ITEM_MAX + 1];
+	int n = split_list(v, items, CONFIG_MCAST_MAX, "multicast groups", "group[/length]", err);
+
+	if (n < 0)
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (!prefix_parse(&list[i], items[i], false, err))
+			return false;
+		if (list[i].family != AF_INET || list[i].len < 4 ||
+		    (ntohl(list[i].v4.s_addr) >> 28) != 0xE) {
+			err_set(err,
+			        "`%s' is not an IPv4 multicast group or range (in 224.0.0.0/4)",
+			        items[i]);
+			return false;
+		}
+	}
+	memcpy(cfg->lan_multicast, list, sizeof(list[0]) * (size_t)n);
+	cfg->n_lan_multicast = n;
 	return true;
 }
 
@@ -374,6 +413,22 @@ static void get_stun(const struct daemon_config *cfg, char *out, size_t outsz)
 	for (int i = 0; i < cfg->n_stun && used < outsz; i++) {
 		int n = snprintf(out + used, outsz - used, "%s%s", i ? "," : "",
 		                 addr_format(&cfg->stun[i], buf));
+		used += n > 0 ? (size_t)n : 0;
+	}
+}
+
+static void get_lan_multicast(const struct daemon_config *cfg, char *out, size_t outsz)
+{
+	char buf[PREFIX_STRLEN];
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < cfg->n_lan_multicast && used < outsz; i++) {
+		const struct prefix *p = &cfg->lan_multicast[i];
+		int n = snprintf(out + used, outsz - used, "%s%s", i ? "," : "",
+		                 p->len == 32 ? inet_ntop(AF_INET, &p->v4, buf, sizeof(buf))
+		                              : prefix_format(p, buf));
+
 		used += n > 0 ? (size_t)n : 0;
 	}
 }
@@ -411,6 +466,9 @@ static const struct key_def {
 	[CONFIG_LAN_BROADCAST] = { "lan_broadcast", "MODE",
 	                           "games' broadcasts to the party: all, bound or off", false,
 	                           set_lan_broadcast },
+	[CONFIG_LAN_MULTICAST] = { "lan_multicast", "GROUP,...",
+	                           "multicast groups routed to the party (lan_broadcast = all)",
+	                           false, set_lan_multicast },
 };
 
 const char *config_key_name(enum config_key k)
@@ -488,6 +546,9 @@ const char *config_get(const struct daemon_config *cfg, enum config_key k, char 
 		break;
 	case CONFIG_LAN_BROADCAST:
 		snprintf(out, outsz, "%s", lan_broadcast_name(cfg->lan_broadcast));
+		break;
+	case CONFIG_LAN_MULTICAST:
+		get_lan_multicast(cfg, out, outsz);
 		break;
 	default:
 		snprintf(out, outsz, "%s", "");
@@ -585,6 +646,10 @@ void config_default(struct daemon_config *cfg)
 	cfg->keepalive_sec = 25;
 	cfg->relay = RELAY_AUTO;
 	cfg->lan_broadcast = LAN_BROADCAST_ALL;
+	/* Minecraft (Java edition) announces LAN worlds to 224.0.2.60:4445. */
+	cfg->lan_multicast[0] =
+	    (struct prefix){ .family = AF_INET, .len = 32, .v4 = { .s_addr = htonl(0xE000023Cu) } };
+	cfg->n_lan_multicast = 1;
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
 	/* source[] is all CONFIG_FROM_DEFAULT (0) after the memset. */
 }

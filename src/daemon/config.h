@@ -12,6 +12,7 @@
 #include "control/peer.h"
 #include "util/addr.h"
 #include "util/compiler.h"
+#include "util/prefix.h"
 
 struct settings;
 
@@ -34,7 +35,7 @@ enum lan_broadcast {
 const char *lan_broadcast_name(enum lan_broadcast m);
 bool lan_broadcast_parse(const char *s, enum lan_broadcast *out) WARN_UNUSED;
 
-enum { CONFIG_URL_MAX = 255, CONFIG_STUN_MAX = 4, CONFIG_LOG_LEVEL_MAX = 15 };
+enum { CONFIG_URL_MAX = 255, CONFIG_STUN_MAX = 4, CONFIG_LOG_LEVEL_MAX = 15, CONFIG_MCAST_MAX = 8 };
 
 /* The keys, in the order docs/DAEMON.md and --help list them. */
 enum config_key {
@@ -53,6 +54,7 @@ enum config_key {
 	CONFIG_STUN,
 	CONFIG_LOG_LEVEL,
 	CONFIG_LAN_BROADCAST,
+	CONFIG_LAN_MULTICAST,
 	CONFIG_KEY_COUNT
 };
 
@@ -92,7 +94,11 @@ struct daemon_config {
 	int n_stun;
 	char log_level[CONFIG_LOG_LEVEL_MAX + 1]; /* log_level: info */
 	enum lan_broadcast lan_broadcast;         /* lan_broadcast: all */
-	uint8_t source[CONFIG_KEY_COUNT];         /* enum config_source of each key */
+	/* lan_multicast: 224.0.2.60 (Minecraft's LAN worlds); routed here with lan_broadcast = all
+	 */
+	struct prefix lan_multicast[CONFIG_MCAST_MAX];
+	int n_lan_multicast;
+	uint8_t source[CONFIG_KEY_COUNT]; /* enum config_source of each key */
 };
 
 /* Every key at its default, source CONFIG_FROM_DEFAULT. */

@@ -50,6 +50,17 @@ const char *daemon_where(const struct daemon *d)
 
 /* ---- the interface's address: the own virtual IP in the party's network ---- */
 
+/* Routes p to our interface, from the virtual IP (lan_broadcast = all). */
+static void route_here(struct daemon *d, const struct prefix *p, const struct addr *vip)
+{
+	char buf[PREFIX_STRLEN];
+	int ret = iface_add_route4(d->cfg.interface, p->v4, p->len, vip->in4.sin_addr);
+
+	if (ret < 0)
+		log_error("%s: cannot route %s here (lan_broadcast = all): %s", d->cfg.interface,
+		          prefix_format(p, buf), strerror(-ret));
+}
+
 void daemon_set_vip(struct daemon *d, const struct addr *vip)
 {
 	char ip[ADDR_STRLEN];
@@ -77,15 +88,18 @@ void daemon_set_vip(struct daemon *d, const struct addr *vip)
 	/*
 	 * A game that broadcasts from the wildcard address reaches only the
 	 * default route's LAN: route 255.255.255.255 here, from the virtual IP
-	 * (which takes the route with it when it goes).
+	 * (which takes the route with it when it goes).  The same for the
+	 * lan_multicast groups, which a game sends to and joins without naming an
+	 * interface: the kernel picks both by route.
 	 */
 	if (d->cfg.lan_broadcast == LAN_BROADCAST_ALL && vip->sa.sa_family == AF_INET) {
-		struct in_addr all = { .s_addr = htonl(INADDR_BROADCAST) };
+		struct prefix all = { .family = AF_INET,
+			              .len = 32,
+			              .v4 = { .s_addr = htonl(INADDR_BROADCAST) } };
 
-		ret = iface_add_route4(d->cfg.interface, all, 32, vip->in4.sin_addr);
-		if (ret < 0)
-			log_error("%s: cannot route 255.255.255.255 here (lan_broadcast = all): %s",
-			          d->cfg.interface, strerror(-ret));
+		route_here(d, &all, vip);
+		for (int i = 0; i < d->cfg.n_lan_multicast; i++)
+			route_here(d, &d->cfg.lan_multicast[i], vip);
 	}
 }
 

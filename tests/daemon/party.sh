@@ -66,11 +66,16 @@ for k in 2 3; do
 	lab_spawn "$(lab_host_ns "$k")" "$LAB_DIR/mcast$k.txt" \
 		socat -u UDP-RECV:4446,reuseaddr,ip-add-membership=239.255.66.1:lanrage0 -
 	LISTENERS+=("$LAB_LAST_PID")
+	# As Minecraft's LAN browser: joins 224.0.2.60 without naming an interface.
+	lab_spawn "$(lab_host_ns "$k")" "$LAB_DIR/mc$k.txt" \
+		socat -u UDP-RECV:4447,reuseaddr,ip-add-membership=224.0.2.60:0.0.0.0 -
+	LISTENERS+=("$LAB_LAST_PID")
 done
 udp_listening() { ip netns exec "$(lab_host_ns "$1")" ss -lunH "sport = :$2" | grep -q .; }
 for k in 2 3; do
 	wait_for 10 "host $k listening" udp_listening "$k" 4445
 	wait_for 10 "host $k listening" udp_listening "$k" 4446
+	wait_for 10 "host $k listening" udp_listening "$k" 4447
 done
 announce() { # DEST PORT TEXT [SOCAT-OPTIONS]: one datagram from player1
 	echo "$3" | ip netns exec "$(lab_host_ns 1)" socat -u - "UDP-DATAGRAM:$1:$2,broadcast${4:-}"
@@ -81,11 +86,14 @@ announce 255.255.255.255 4445 "limited-broadcast from ${VIP[1]}" ",bind=${VIP[1]
 # From the wildcard address: the kernel's choice of interface is the route lanraged added.
 announce 255.255.255.255 4445 "wildcard-broadcast"
 announce 239.255.66.1 4446 "multicast from ${VIP[1]}" ",ip-multicast-if=${VIP[1]}"
+# A Minecraft world's announcement: to 224.0.2.60 from the wildcard address (lan_multicast).
+announce 224.0.2.60 4447 "[MOTD]party world[/MOTD]"
 for k in 2 3; do
 	wait_for 10 "host $k hearing the subnet broadcast" heard "bcast$k.txt" subnet-broadcast
 	wait_for 10 "host $k hearing the limited broadcast" heard "bcast$k.txt" limited-broadcast
 	wait_for 10 "host $k hearing the wildcard's broadcast" heard "bcast$k.txt" wildcard-broadcast
 	wait_for 10 "host $k hearing the multicast" heard "mcast$k.txt" multicast
+	wait_for 10 "host $k hearing the Minecraft-style announcement" heard "mc$k.txt" "party world"
 done
 for pid in "${LISTENERS[@]}"; do
 	lab_stop "$pid"
