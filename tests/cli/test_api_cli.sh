@@ -149,7 +149,8 @@ expect 0 "http://127.0.0.1:$port/#token=$(cat "$dir/api.token")" lr ui
 expect 1 "lanraged refused the token in $dir/wrong.token" \
 	"$lanrage" --api "127.0.0.1:$port" --token-file "$dir/wrong.token" ui
 expect 2 "Usage: lanrage ui" lr ui extra
-curl -sf "http://127.0.0.1:$port/" | grep -q '<script src="/app.js"' || fail "the stub serves no web UI"
+page=$(curl -sf "http://127.0.0.1:$port/") || fail "the stub serves no web UI"
+grep -qF '<script src="/app.js"' <<<"$page" || fail "the stub's page is not the web UI: $page"
 
 step "the daemon is gone: exit 3, naming the address"
 kill "${LAB_PIDS[-1]}"

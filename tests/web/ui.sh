@@ -23,7 +23,8 @@ daemon_start 1 alice --discovery-dir "$DISC"
 daemon_start 1b bob --discovery-dir "$DISC"
 URL=$(cli 1 --json ui | jq -r .url)
 [[ "$URL" == http://127.0.0.1:8666/#token=* ]] || fail "lanrage ui printed '$URL'"
-cli 1 ui | grep -qF "$URL" || fail "lanrage ui does not print the address"
+OUT=$(cli 1 ui) || fail "lanrage ui failed"
+grep -qF "$URL" <<<"$OUT" || fail "lanrage ui does not print the address: $OUT"
 
 step "the browser drives alice's page"
 UI_URL=$URL LANRAGE=$LANRAGE NS_ALICE=$(lab_host_ns 1) NS_BOB=$(lab_host_ns 1b) \
