@@ -266,6 +266,9 @@ static void api_setting_changed(void *ctx, const char *key)
 		log_info("setting %s: now %s", key, d->cfg.log_level);
 		break;
 	}
+	case CONFIG_LAN_MULTICAST:
+		log_info("setting %s changed; it applies from the next party join", key);
+		break;
 	default:
 		log_info("setting %s changed; it takes effect when lanraged restarts", key);
 	}
