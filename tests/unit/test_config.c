@@ -51,6 +51,8 @@ static void test_defaults(void **state)
 	assert_string_equal(config_get(&cfg, CONFIG_RELAY, v, sizeof(v)), "auto");
 	assert_string_equal(config_get(&cfg, CONFIG_STUN, v, sizeof(v)), "");
 	assert_string_equal(config_get(&cfg, CONFIG_LOG_LEVEL, v, sizeof(v)), "info");
+	assert_string_equal(config_get(&cfg, CONFIG_LAN_BROADCAST, v, sizeof(v)), "all");
+	assert_string_equal(config_get(&cfg, CONFIG_LAN_MULTICAST, v, sizeof(v)), "224.0.2.60");
 	if (geteuid() == 0)
 		snprintf(want, sizeof(want), "/var/lib/lanrage");
 	else
