@@ -39,6 +39,7 @@ void wg_config_default(struct wg_config *cfg)
 	cfg->busy_spin_us = WG_DEFAULT_BUSY_SPIN_US;
 	cfg->predict = true;
 	cfg->worker_nice = WG_DEFAULT_NICE;
+	cfg->cpu_local = true;
 	cfg->aqm_target_us = WG_DEFAULT_AQM_TARGET_US;
 	cfg->aqm_interval_us = WG_DEFAULT_AQM_INTERVAL_US;
 	cfg->aqm_min_backlog = WG_DEFAULT_AQM_MIN_BACKLOG;
@@ -206,6 +207,8 @@ struct wg_device *wg_device_create(struct event_base *base, struct tun *tun,
 	for (int i = 0; i < TUN_MAX_QUEUES; i++)
 		dev->udp[i].fd = -1;
 	dev->wake_fd = -1;
+	dev->steer.prog_fd = -1;
+	pthread_mutex_init(&dev->steer_lock, NULL);
 	if (cfg)
 		dev->config = *cfg;
 	else
@@ -250,6 +253,7 @@ err_door:
 		close(dev->wake_fd);
 	door_clear(&dev->door);
 err_dev:
+	pthread_mutex_destroy(&dev->steer_lock);
 	free(dev);
 	return NULL;
 }
@@ -283,9 +287,16 @@ static void close_sockets(struct udp_socket *socks, int n)
 int wg_device_start(struct wg_device *dev)
 {
 	int ret = open_sockets(dev, dev->udp, dev->listen_port);
+	char why[STEER_WHY_LEN];
 
 	if (ret < 0)
 		return ret;
+	if (dev->config.cpu_local && atomic_load(&dev->steer_mode) == WG_STEER_OFF) {
+		if (steer_init(&dev->steer, dev->n_workers, why))
+			atomic_store(&dev->steer_mode, WG_STEER_LOCAL);
+		else
+			log_info("%s: packets go to workers by flow only: %s", dev->tun->name, why);
+	}
 	ret = workers_start(dev);
 	if (ret < 0)
 		close_sockets(dev->udp, dev->n_workers);
@@ -316,6 +327,8 @@ void wg_device_destroy(struct wg_device *dev)
 	index_clear(&dev->index);
 	door_clear(&dev->door);
 	close(dev->wake_fd);
+	steer_clear(&dev->steer);
+	pthread_mutex_destroy(&dev->steer_lock);
 	tun_destroy(dev->tun);
 	noise_local_clear(&dev->local);
 	secret_zero(&dev->cookie_checker, sizeof(dev->cookie_checker));
@@ -544,5 +557,10 @@ size_t wg_device_format_stats(struct wg_device *dev, char *buf, size_t len)
 		n += (size_t)w;
 	WG_STATS(WG_STAT_LINE)
 #undef WG_STAT_LINE
+	/* Not a count: whether packets go to the worker on their CPU now (steer.h). */
+	w = snprintf(buf + n, len - n, "cpu_local=%d\n",
+	             atomic_load(&dev->steer_mode) == WG_STEER_LOCAL);
+	if (w > 0 && (size_t)w < len - n)
+		n += (size_t)w;
 	return n;
 }

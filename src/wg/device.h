@@ -21,6 +21,7 @@
 #include "wg/index.h"
 #include "wg/noise.h"
 #include "wg/ratelimit.h"
+#include "wg/steer.h"
 
 /*
  * Threads.  One control thread runs the caller's libevent loop and owns all
@@ -58,6 +59,7 @@ struct wg_config {
 	unsigned busy_spin_us; /* ...while traffic is dense (turns under 1 ms apart) */
 	bool predict;          /* sleep until just before periodic traffic is due (arrival.h) */
 	int worker_nice;       /* the workers' nice value, so other work cannot keep them waiting */
+	bool cpu_local;        /* sparse traffic stays on the CPU it comes from (steer.h) */
 	/* CoDel on what waits in our sockets (codel.h): target 0 turns it off. */
 	unsigned aqm_target_us, aqm_interval_us;
 	/* ...judging a datagram's wait only with this many read behind it: a wait with no queue
@@ -171,7 +173,7 @@ struct wg_peer {
 	X(hs_bad_mac) X(hs_cookie_sent) X(hs_ratelimited) X(hs_rejected)        \
 	X(hs_initiation_sent) X(hs_initiation_received) X(hs_response_sent)     \
 	X(hs_response_received) X(hs_cookie_received) X(hs_completed)        \
-	X(worker_contended)
+	X(worker_contended) X(cpu_local_on) X(cpu_local_off)
 /* clang-format on */
 
 struct wg_stats {
@@ -200,11 +202,18 @@ enum wg_door_event {
 typedef void (*wg_other_packet_fn)(void *ctx, const uint8_t *data, size_t len,
                                    const struct endpoint *src);
 
+enum wg_steer_mode {
+	WG_STEER_OFF,    /* not possible here, or turned off: the kernel's flow hashing */
+	WG_STEER_SPREAD, /* dense traffic: the kernel's flow hashing, workers on any CPU */
+	WG_STEER_LOCAL,  /* sparse traffic: each packet to the worker on its CPU */
+};
+
 /* A packet worker; its id is its TUN queue, its socket and its grace slot. */
 struct wg_worker {
 	struct wg_device *dev;
 	int id;
 	pthread_t thread;
+	pid_t tid; /* while it runs; under steer_lock */
 };
 
 struct wg_device {
@@ -246,6 +255,15 @@ struct wg_device {
 	struct wg_worker workers[TUN_MAX_QUEUES];
 	bool workers_running;
 	struct wg_stats stats;
+	/*
+	 * CPU-local steering (steer.h): the mode, and when a worker last saw
+	 * dense traffic.  The worker that changes the mode holds steer_lock and
+	 * pins or unpins every worker.
+	 */
+	struct steer steer;
+	pthread_mutex_t steer_lock;
+	_Atomic int steer_mode; /* enum wg_steer_mode */
+	_Atomic uint64_t dense_ns;
 };
 
 /*

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -37,6 +38,9 @@
 #define CONTENDED_STRIKES 2
 #define CONTENDED_HOLD_NS 1000000000ull
 #define CONTENDED_MAX_NS  32000000000ull
+
+/* Packets go back to the worker on their CPU 2 s after the last dense traffic (steer.h). */
+#define STEER_HOLD_NS 2000000000ull
 
 struct contention {
 	uint64_t until_ns, hold_ns; /* no polling before until_ns */
@@ -100,6 +104,51 @@ static int sleep_until_ready(struct pollfd pfd[3], uint64_t wait_ns)
 	return ppoll(pfd, 3, &ts, NULL);
 }
 
+/*
+ * Puts the programs of mode on the TUN and the sockets (steer.h); the caller
+ * holds steer_lock, or no worker runs.  On failure both come off, for good.
+ */
+static void steer_apply(struct wg_device *dev, enum wg_steer_mode mode)
+{
+	bool local = mode == WG_STEER_LOCAL;
+	int ret = steer_tun(&dev->steer, dev->tun->fds[0], local);
+
+	if (ret == 0)
+		ret = steer_udp(&dev->steer, dev->udp[0].fd, local);
+	if (ret < 0) {
+		log_info("%s: packets go to workers by flow only: cannot steer them by CPU: %s",
+		         dev->tun->name, strerror(-ret));
+		steer_tun(&dev->steer, dev->tun->fds[0], false);
+		steer_udp(&dev->steer, dev->udp[0].fd, false);
+		mode = WG_STEER_OFF;
+	}
+	atomic_store(&dev->steer_mode, mode);
+	for (int i = 0; i < dev->n_workers; i++) {
+		if (dev->workers[i].tid)
+			steer_pin(&dev->steer, dev->workers[i].tid, i, mode == WG_STEER_LOCAL);
+	}
+}
+
+/* Sparse traffic to the worker on its CPU, or dense traffic spread; one worker decides. */
+static void steer_switch(struct wg_device *dev, bool local)
+{
+	int from = local ? WG_STEER_SPREAD : WG_STEER_LOCAL,
+	    to = local ? WG_STEER_LOCAL : WG_STEER_SPREAD;
+
+	if (pthread_mutex_trylock(&dev->steer_lock) != 0)
+		return; /* another worker is at it */
+	if (atomic_load(&dev->steer_mode) == from) {
+		steer_apply(dev, to);
+		if (atomic_load(&dev->steer_mode) == to) {
+			if (local)
+				STAT(dev, cpu_local_on);
+			else
+				STAT(dev, cpu_local_off);
+		}
+	}
+	pthread_mutex_unlock(&dev->steer_lock);
+}
+
 static void *worker_main(void *arg)
 {
 	struct wg_worker *w = arg;
@@ -115,6 +164,16 @@ static void *worker_main(void *arg)
 	struct arrival arrivals = { .n = 0 };
 	struct contention cpu = { .hold_ns = CONTENDED_HOLD_NS };
 	bool polling = false;
+	char name[16];
+
+	/* For top -H and the tests: which thread is which worker. */
+	snprintf(name, sizeof(name), "wg-worker%d", w->id);
+	pthread_setname_np(pthread_self(), name);
+	pthread_mutex_lock(&dev->steer_lock);
+	w->tid = gettid();
+	if (atomic_load(&dev->steer_mode) == WG_STEER_LOCAL)
+		steer_pin(&dev->steer, w->tid, w->id, true);
+	pthread_mutex_unlock(&dev->steer_lock);
 
 	/* Without CAP_SYS_NICE this fails, and the worker runs at the normal priority. */
 	if (dev->config.worker_nice &&
@@ -145,6 +204,12 @@ static void *worker_main(void *arg)
 			if (gap >= ARRIVAL_PAUSE_NS && dev->config.predict)
 				arrival_note(&arrivals, now_ns);
 			gap_ns = (gap_ns * 7 + (gap < GAP_CAP_NS ? gap : GAP_CAP_NS)) / 8;
+			if (gap_ns < DENSE_GAP_NS) {
+				atomic_store_explicit(&dev->dense_ns, now_ns, memory_order_relaxed);
+				if (atomic_load_explicit(&dev->steer_mode, memory_order_relaxed) ==
+				    WG_STEER_LOCAL)
+					steer_switch(dev, false);
+			}
 			traffic_ns = active_ns = now_ns;
 			if (polling)
 				poll_end(&cpu);
@@ -179,6 +244,12 @@ static void *worker_main(void *arg)
 			poll_end(&cpu);
 		polling = false;
 		poll_until = 0;
+		if (atomic_load_explicit(&dev->steer_mode, memory_order_relaxed) ==
+		        WG_STEER_SPREAD &&
+		    now_ns - atomic_load_explicit(&dev->dense_ns, memory_order_relaxed) >
+		        STEER_HOLD_NS) {
+			steer_switch(dev, true);
+		}
 		grace_offline(&dev->grace, w->id);
 		if (may_poll && dev->config.predict &&
 		    arrival_expect(&arrivals, now_ns, &from_ns, &until_ns)) {
@@ -199,6 +270,9 @@ static void *worker_main(void *arg)
 		active_ns = now_mono_ns();
 	}
 out:
+	pthread_mutex_lock(&dev->steer_lock);
+	w->tid = 0;
+	pthread_mutex_unlock(&dev->steer_lock);
 	grace_offline(&dev->grace, w->id);
 	send_io_clear(&io);
 	receive_io_clear(&io);
@@ -208,6 +282,11 @@ out:
 int workers_start(struct wg_device *dev)
 {
 	atomic_store(&dev->stopping, false);
+	/* New sockets (another port) get the programs of the mode in force. */
+	pthread_mutex_lock(&dev->steer_lock);
+	if (atomic_load(&dev->steer_mode) != WG_STEER_OFF)
+		steer_apply(dev, atomic_load(&dev->steer_mode));
+	pthread_mutex_unlock(&dev->steer_lock);
 	for (int i = 0; i < dev->n_workers; i++) {
 		struct wg_worker *w = &dev->workers[i];
 		int ret;

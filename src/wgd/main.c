@@ -46,6 +46,8 @@ static void usage(FILE *f)
 	        "  LANRAGE_WG_SOCKET_BUFFER=B   UDP socket buffer bytes (default 524288)\n"
 	        "  LANRAGE_WG_OFFLOAD=0|1       segmentation offloads (TSO/GSO/GRO; default 1)\n"
 	        "  LANRAGE_WG_NICE=N            the packet workers' nice value (default 0)\n"
+	        "  LANRAGE_WG_CPU_LOCAL=0|1     sparse traffic handled on the CPU it comes from\n"
+	        "                               (default 1; needs CAP_BPF)\n"
 	        "  LANRAGE_WG_AQM_TARGET_US=N   queue control: drop bulk TCP that waited longer\n"
 	        "                               than this in our socket (default 500; 0 off)\n"
 	        "  LANRAGE_WG_AQM_INTERVAL_US=N ...for this long (default 10000)\n"
@@ -186,7 +188,7 @@ static bool read_config(struct wg_config *cfg, int *queues, bool *offload)
 {
 	long long scale = 1, msgs = 0, buffer = WG_DEFAULT_SOCKET_BUFFER, spin = WG_DEFAULT_SPIN_US;
 	long long busy_spin = WG_DEFAULT_BUSY_SPIN_US;
-	long long offloads = 1, nice = WG_DEFAULT_NICE, predict = 1;
+	long long offloads = 1, nice = WG_DEFAULT_NICE, predict = 1, cpu_local = 1;
 	long long aqm_target = WG_DEFAULT_AQM_TARGET_US, aqm_interval = WG_DEFAULT_AQM_INTERVAL_US;
 	long long aqm_backlog = WG_DEFAULT_AQM_MIN_BACKLOG;
 	long long workers = sysconf(_SC_NPROCESSORS_ONLN);
@@ -205,6 +207,7 @@ static bool read_config(struct wg_config *cfg, int *queues, bool *offload)
 	    !env_number("LANRAGE_WG_OFFLOAD", 0, 1, &offloads) ||
 	    !env_number("LANRAGE_WG_PREDICT", 0, 1, &predict) ||
 	    !env_number("LANRAGE_WG_NICE", -20, 19, &nice) ||
+	    !env_number("LANRAGE_WG_CPU_LOCAL", 0, 1, &cpu_local) ||
 	    !env_number("LANRAGE_WG_AQM_TARGET_US", 0, 1000000, &aqm_target) ||
 	    !env_number("LANRAGE_WG_AQM_INTERVAL_US", 1000, 10000000, &aqm_interval) ||
 	    !env_number("LANRAGE_WG_AQM_MIN_BACKLOG", 0, 4096, &aqm_backlog))
@@ -216,6 +219,7 @@ static bool read_config(struct wg_config *cfg, int *queues, bool *offload)
 	cfg->busy_spin_us = (unsigned)busy_spin;
 	cfg->predict = predict;
 	cfg->worker_nice = (int)nice;
+	cfg->cpu_local = cpu_local;
 	cfg->aqm_target_us = (unsigned)aqm_target;
 	cfg->aqm_interval_us = (unsigned)aqm_interval;
 	cfg->aqm_min_backlog = (unsigned)aqm_backlog;

@@ -110,6 +110,57 @@ for h in a b; do
 	[ "$pct" -lt 40 ] || fail "$h kept a core ${pct}% busy for a 60 Hz ping"
 done
 
+step "sparse traffic stays on the CPU it comes from; a transfer spreads out, then comes back"
+# Waking a worker on another CPU costs far more than running it where the
+# packet came from (a halted virtual CPU waits for its host: this VM's idle
+# ping went from ~1 ms to ~0.25 ms).  Under a transfer that would put the
+# application and its tunnel on one CPU, so dense traffic is spread again.
+# worker_cpus H: each worker thread's allowed CPUs, "wg-worker0=0 wg-worker1=1 ".
+worker_cpus() {
+	local t
+	for t in /proc/"${PID[$1]}"/task/*; do
+		case $(cat "$t/comm") in
+		wg-worker*) printf '%s=%s ' "$(cat "$t/comm")" "$(sed -n 's/^Cpus_allowed_list:\s*//p' "$t/status")" ;;
+		esac
+	done
+}
+# pinned H: every worker confined to CPUs of its own (none has them all).
+all_cpus=$(sed -n 's/^Cpus_allowed_list:\s*//p' "/proc/${PID[a]}/status")
+pinned() {
+	local w
+	for w in $(worker_cpus "$1"); do [ "${w#*=}" != "$all_cpus" ] || return 1; done
+}
+spread() {
+	local w
+	for w in $(worker_cpus "$1"); do [ "${w#*=}" = "$all_cpus" ] || return 1; done
+}
+if [ "$(nproc)" -lt 2 ]; then
+	echo "   one CPU: nothing to steer"
+else
+	ping_from a 10.66.0.2 3 || fail "ping a -> b"
+	wait_for 10 "a's workers pinned to their own CPUs" pinned a
+	echo "   a's workers: $(worker_cpus a)(process: $all_cpus)"
+	for h in a b; do
+		[ "$(stat $h cpu_local)" = 1 ] || fail "$h does not keep sparse traffic on its CPU: $(grep -i 'by flow only' "$LAB_TMP/$h.log")"
+	done
+	off_before=$(stat a cpu_local_off)
+	on_before=$(stat a cpu_local_on)
+	lab_bg "${NS[b]}" "$LAB_TMP/spread.got" nc -l -N 10.66.0.2 5003
+	rx=$LAB_LAST_PID
+	wait_for 10 "the receiver listening" lab_listening "${NS[b]}" 5003
+	lab_bg "${NS[a]}" "$LAB_TMP/spread.out" sh -c 'head -c 20000000000 /dev/zero | nc -N 10.66.0.2 5003'
+	tx=$LAB_LAST_PID
+	wait_for 20 "a spreading the transfer" eval '[ "$(stat a cpu_local)" = 0 ] && spread a'
+	echo "   during the transfer: $(worker_cpus a)"
+	kill "$tx" "$rx" 2>/dev/null || true
+	wait_gone 10 "$tx" && wait_gone 10 "$rx"
+	[ "$(stat a cpu_local_off)" -gt "$off_before" ] || fail "a never counted the switch to spreading"
+	# Back 2 s after the last dense traffic, at the next packet.
+	wait_for 20 "a keeping sparse traffic local again" eval 'ping_from a 10.66.0.2 1 && [ "$(stat a cpu_local)" = 1 ] && pinned a'
+	[ "$(stat a cpu_local_on)" -gt "$on_before" ] || fail "a never counted the switch back"
+	ping_from a 10.66.0.2 3 || fail "ping a -> b after the switches"
+fi
+
 step "a game keeps every core busy: the workers stop polling, pings still get through"
 # A worker that polls while another thread wants its CPU gets it back only
 # after that thread's time slice (4 ms here): each packet waited that long.
@@ -191,17 +242,22 @@ echo "   $received/130 replies, $((hs_after - hs_before)) handshakes"
 step "rekey on message count during a transfer, checksum intact"
 head -c 20000000 /dev/urandom >"$LAB_TMP/data"
 want=$(sha256sum <"$LAB_TMP/data" | cut -d' ' -f1)
-lab_bg "${NS[b]}" "$LAB_TMP/recv" nc -l -N 10.66.0.2 5001
-rx=$LAB_LAST_PID
-wait_for 10 "the receiver listening" lab_listening "${NS[b]}" 5001
 hs_before=$(stat b hs_completed)
 t0=$(date +%s%N)
-ip netns exec "${NS[a]}" timeout 120 nc -N 10.66.0.2 5001 <"$LAB_TMP/data" || fail "transfer failed"
-wait_gone 60 "$rx" || fail "the receiver did not finish"
-ms=$((($(date +%s%N) - t0) / 1000000))
-[ "$(sha256sum <"$LAB_TMP/recv" | cut -d' ' -f1)" = "$want" ] || fail "checksum mismatch"
+# A session starts at most one handshake per rekey timeout (5 s / 30 = 167 ms),
+# and 20 MB may take less: the transfer is repeated until 0.7 s have passed.
+for round in 1 2 3 4 5 6 7 8; do
+	lab_bg "${NS[b]}" "$LAB_TMP/recv" nc -l -N 10.66.0.2 5001
+	rx=$LAB_LAST_PID
+	wait_for 10 "the receiver listening" lab_listening "${NS[b]}" 5001
+	ip netns exec "${NS[a]}" timeout 120 nc -N 10.66.0.2 5001 <"$LAB_TMP/data" || fail "transfer failed"
+	wait_gone 60 "$rx" || fail "the receiver did not finish"
+	[ "$(sha256sum <"$LAB_TMP/recv" | cut -d' ' -f1)" = "$want" ] || fail "checksum mismatch"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$ms" -lt 700 ] || break
+done
 hs=$(($(stat b hs_completed) - hs_before))
-echo "   $hs handshakes during 20 MB (about 14,000 packets each way) in $ms ms"
+echo "   $hs handshakes during $round x 20 MB (about 14,000 packets each way each) in $ms ms"
 # Time alone (rekey after 4 s) explains at most one per 4 s; the rest is the message count.
 [ "$hs" -ge $((2 + ms / 4000)) ] || fail "too few rekeys for 14,000 messages at 1,000 per session"
 
