@@ -244,12 +244,12 @@ static void *worker_main(void *arg)
 			poll_end(&cpu);
 		polling = false;
 		poll_until = 0;
+		/* (Another worker may have noted dense traffic after this turn's now_ns.) */
 		if (atomic_load_explicit(&dev->steer_mode, memory_order_relaxed) ==
 		        WG_STEER_SPREAD &&
-		    now_ns - atomic_load_explicit(&dev->dense_ns, memory_order_relaxed) >
-		        STEER_HOLD_NS) {
+		    now_ns >
+		        atomic_load_explicit(&dev->dense_ns, memory_order_relaxed) + STEER_HOLD_NS)
 			steer_switch(dev, true);
-		}
 		grace_offline(&dev->grace, w->id);
 		if (may_poll && dev->config.predict &&
 		    arrival_expect(&arrivals, now_ns, &from_ns, &until_ns)) {
