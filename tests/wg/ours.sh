@@ -10,7 +10,9 @@
 #
 # Timers run 30x faster (rekey after 4 s) and sessions rekey after 1000
 # messages.  Shows: every pair reaches every other; a 60 Hz ping keeps no
-# core busy, and with every core busy the workers stop polling; allowed IPs
+# core busy, and with every core busy the workers stop polling; sparse
+# traffic stays on the CPU it comes from and a transfer is spread out (without
+# CAP_BPF: by flow, and the log says why); allowed IPs
 # route to the right peer and spoofed sources are dropped; queue control
 # (AQM) drops bulk TCP and never a ping beside it, and pings overtake the
 # bulk queued before them; sessions rekey on time and
@@ -159,6 +161,19 @@ else
 	wait_for 20 "a keeping sparse traffic local again" eval 'ping_from a 10.66.0.2 1 && [ "$(stat a cpu_local)" = 1 ] && pinned a'
 	[ "$(stat a cpu_local_on)" -gt "$on_before" ] || fail "a never counted the switch back"
 	ping_from a 10.66.0.2 3 || fail "ping a -> b after the switches"
+	# Without CAP_BPF the TUN's program cannot be loaded: the log says so, flows go by hash.
+	IFX="wx$LAB_ID"
+	LAB_FILES+=("/var/run/wireguard/$IFX.sock")
+	lab_bg "${NS[a]}" "$LAB_TMP/x.log" setpriv --bounding-set -bpf,-sys_admin \
+		--inh-caps -bpf,-sys_admin -- env LOG_LEVEL=info "$OURS" -f "$IFX"
+	px=$LAB_LAST_PID
+	wait_for 10 "the socket of the instance without CAP_BPF" test -S "/var/run/wireguard/$IFX.sock"
+	ip netns exec "${NS[a]}" wg set "$IFX" private-key "$LAB_TMP/key.c" listen-port 0
+	wait_for 10 "its log saying why" grep -q "by flow only: .*needs CAP_BPF" "$LAB_TMP/x.log"
+	[ "$(ip netns exec "${NS[a]}" "$OURS" --stats "$IFX" | sed -n 's/^cpu_local=//p')" = 0 ] ||
+		fail "an instance without CAP_BPF claims to steer by CPU"
+	kill "$px"
+	wait_gone 10 "$px" || fail "the instance without CAP_BPF did not exit"
 fi
 
 step "a game keeps every core busy: the workers stop polling, pings still get through"
