@@ -56,7 +56,7 @@ bool steer_init(struct steer *s, int n, char *why)
 	s->prog_fd = -1;
 	s->n = n;
 	if (n < 2 || n > TUN_MAX_QUEUES) {
-		snprintf(why, STEER_WHY_LEN, "one worker");
+		snprintf(why, STEER_WHY_LEN, n < 2 ? "one worker" : "more workers than TUN queues");
 		return false;
 	}
 	if (sched_getaffinity(0, sizeof(s->any), &s->any) < 0) {
@@ -101,14 +101,14 @@ int steer_udp(const struct steer *s, int sock_fd, bool local)
 		{ BPF_RET | BPF_A, 0, 0, 0 },
 	};
 	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
-	int ret, dummy = 0;
+	int ret, ignored = 0; /* detaching takes an int that the kernel does not read */
 
 	if (local)
 		ret =
 		    setsockopt(sock_fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog));
 	else
-		ret =
-		    setsockopt(sock_fd, SOL_SOCKET, SO_DETACH_REUSEPORT_BPF, &dummy, sizeof(dummy));
+		ret = setsockopt(sock_fd, SOL_SOCKET, SO_DETACH_REUSEPORT_BPF, &ignored,
+		                 sizeof(ignored));
 	/* Detaching what was never attached is no failure. */
 	return ret < 0 && !(errno == ENOENT && !local) ? -errno : 0;
 }

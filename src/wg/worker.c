@@ -205,7 +205,12 @@ static void *worker_main(void *arg)
 				arrival_note(&arrivals, now_ns);
 			gap_ns = (gap_ns * 7 + (gap < GAP_CAP_NS ? gap : GAP_CAP_NS)) / 8;
 			if (gap_ns < DENSE_GAP_NS) {
-				atomic_store_explicit(&dev->dense_ns, now_ns, memory_order_relaxed);
+				/* Written at most once a millisecond: every worker reads it. */
+				if (now_ns >
+				    atomic_load_explicit(&dev->dense_ns, memory_order_relaxed) +
+				        DENSE_GAP_NS)
+					atomic_store_explicit(&dev->dense_ns, now_ns,
+					                      memory_order_relaxed);
 				if (atomic_load_explicit(&dev->steer_mode, memory_order_relaxed) ==
 				    WG_STEER_LOCAL)
 					steer_switch(dev, false);
