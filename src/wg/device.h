@@ -109,6 +109,7 @@ enum wg_timer_id {
 struct wg_timer {
 	_Atomic uint64_t deadline_ns;  /* monotonic; 0: not pending */
 	_Atomic uint64_t scheduled_ns; /* when ev fires; 0: not scheduled (control thread writes) */
+	_Atomic uint64_t kick_ns;      /* the deadline a worker's last kick asked for */
 	struct event *ev;
 	struct wg_peer *peer;
 	enum wg_timer_id id;
@@ -173,7 +174,7 @@ struct wg_peer {
 	X(hs_bad_mac) X(hs_cookie_sent) X(hs_ratelimited) X(hs_rejected)        \
 	X(hs_initiation_sent) X(hs_initiation_received) X(hs_response_sent)     \
 	X(hs_response_received) X(hs_cookie_received) X(hs_completed)        \
-	X(worker_contended) X(cpu_local_on) X(cpu_local_off)
+	X(worker_contended) X(cpu_local_on) X(cpu_local_off) X(timer_kicks)
 /* clang-format on */
 
 struct wg_stats {

@@ -23,7 +23,11 @@
  * or cancels a timer with atomic stores, and wakes the control thread (a door
  * event) only for a deadline earlier than the scheduled one: in ping-pong
  * traffic, where timers are armed and cancelled at every packet, about once
- * per timer period rather than per packet.
+ * per timer period rather than per packet.  For that, a kick that finds its
+ * timer already cancelled (the reply went out before the control thread woke)
+ * still schedules it, at the deadline the kick asked for; firing then finds
+ * nothing to do.  Otherwise nothing would be scheduled and the next packet
+ * would kick again: a wake-up of the control thread, on another CPU, per packet.
  */
 #include "wg/timers.h"
 
@@ -38,18 +42,31 @@ static bool on_control_thread(const struct wg_peer *peer)
 	return pthread_equal(pthread_self(), peer->dev->control_thread);
 }
 
-/* Control thread: makes sure the libevent timer fires no later than the deadline. */
-static void schedule(struct wg_timer *t)
+/*
+ * Control thread: makes sure the libevent timer fires no later than the deadline,
+ * or than park_ns (a deadline since cancelled) when the timer is not pending.
+ */
+static void schedule_or_park(struct wg_timer *t, uint64_t park_ns)
 {
 	uint64_t d = atomic_load(&t->deadline_ns), s = atomic_load(&t->scheduled_ns);
-	uint64_t now = now_mono_ns(), wait = d > now ? d - now : 0;
-	struct timeval tv = { .tv_sec = (time_t)(wait / NS_PER_SEC),
-		              .tv_usec = (suseconds_t)(wait % NS_PER_SEC / 1000) };
+	uint64_t now, wait;
+	struct timeval tv;
 
+	if (!d)
+		d = park_ns;
 	if (!d || (s && s <= d))
 		return;
+	now = now_mono_ns();
+	wait = d > now ? d - now : 0;
+	tv = (struct timeval){ .tv_sec = (time_t)(wait / NS_PER_SEC),
+		               .tv_usec = (suseconds_t)(wait % NS_PER_SEC / 1000) };
 	atomic_store(&t->scheduled_ns, d);
 	evtimer_add(t->ev, &tv);
+}
+
+static void schedule(struct wg_timer *t)
+{
+	schedule_or_park(t, 0);
 }
 
 /*
@@ -67,8 +84,11 @@ static void deadline_moved(struct wg_peer *peer, struct wg_timer *t, uint64_t d)
 		return;
 	}
 	s = atomic_load(&t->scheduled_ns);
-	if (!s || s > d)
+	if (!s || s > d) {
+		atomic_store(&t->kick_ns, d);
+		STAT(peer->dev, timer_kicks);
 		door_push_event(&peer->dev->door, WG_EV_TIMER_KICK, t);
+	}
 }
 
 /* Starts or moves a timer to fire at now + delay. */
@@ -217,6 +237,7 @@ bool timers_init(struct wg_peer *peer)
 
 		atomic_init(&t->deadline_ns, 0);
 		atomic_init(&t->scheduled_ns, 0);
+		atomic_init(&t->kick_ns, 0);
 		t->peer = peer;
 		t->id = (enum wg_timer_id)i;
 		t->ev = evtimer_new(peer->dev->base, fire, t);
@@ -242,7 +263,7 @@ void timers_stop(struct wg_peer *peer)
 void timers_kick(struct wg_timer *t)
 {
 	if (!atomic_load(&t->peer->dead) && t->ev)
-		schedule(t);
+		schedule_or_park(t, atomic_exchange(&t->kick_ns, 0));
 }
 
 void timers_data_sent(struct wg_peer *peer)
