@@ -17,6 +17,7 @@
 #include "util/grace.h"
 #include "util/prefix.h"
 #include "wg/allowedips.h"
+#include "wg/arrival.h"
 #include "wg/cookie.h"
 #include "wg/index.h"
 #include "wg/noise.h"
@@ -174,7 +175,8 @@ struct wg_peer {
 	X(hs_bad_mac) X(hs_cookie_sent) X(hs_ratelimited) X(hs_rejected)        \
 	X(hs_initiation_sent) X(hs_initiation_received) X(hs_response_sent)     \
 	X(hs_response_received) X(hs_cookie_received) X(hs_completed)        \
-	X(worker_contended) X(cpu_local_on) X(cpu_local_off) X(timer_kicks)
+	X(worker_contended) X(cpu_local_on) X(cpu_local_off) X(timer_kicks) \
+	X(timed_wakes)
 /* clang-format on */
 
 struct wg_stats {
@@ -265,6 +267,18 @@ struct wg_device {
 	pthread_mutex_t steer_lock;
 	_Atomic int steer_mode; /* enum wg_steer_mode */
 	_Atomic uint64_t dense_ns;
+	/*
+	 * While sparse traffic stays on the CPU it comes from, a game's ticks go
+	 * to the worker of whatever CPU its thread ran on last: no worker alone
+	 * sees the period.  The workers then note arrivals here, and each one
+	 * that handled any of the latest waits for the next (worker.c).
+	 */
+	struct {
+		pthread_mutex_t lock;
+		struct arrival a;
+		uint8_t who[ARRIVAL_HISTORY]; /* the worker that noted each */
+		_Atomic uint64_t traffic_ns;  /* the last turn of any worker that moved packets */
+	} arrivals;
 };
 
 /*

@@ -42,6 +42,72 @@
 /* Packets go back to the worker on their CPU 2 s after the last dense traffic (steer.h). */
 #define STEER_HOLD_NS 2000000000ull
 
+/*
+ * The device's last traffic is written at most this often (every worker reads
+ * it), so a pause shows up to this much shorter than it was.
+ */
+#define SHARED_TRAFFIC_RES_NS (ARRIVAL_PAUSE_NS / 8)
+
+static bool cpu_local(const struct wg_device *dev)
+{
+	return atomic_load_explicit(&dev->steer_mode, memory_order_relaxed) == WG_STEER_LOCAL;
+}
+
+/*
+ * A turn of worker w moved packets: traffic resuming after a pause anywhere
+ * on the device is noted once, by the worker that saw it first.
+ */
+static void note_shared(struct wg_worker *w, uint64_t now_ns)
+{
+	struct wg_device *dev = w->dev;
+	uint64_t last = atomic_load_explicit(&dev->arrivals.traffic_ns, memory_order_relaxed);
+
+	if (now_ns < last + SHARED_TRAFFIC_RES_NS ||
+	    !atomic_compare_exchange_strong(&dev->arrivals.traffic_ns, &last, now_ns) ||
+	    now_ns - last < ARRIVAL_PAUSE_NS)
+		return;
+	pthread_mutex_lock(&dev->arrivals.lock);
+	dev->arrivals.who[dev->arrivals.a.n % ARRIVAL_HISTORY] = (uint8_t)w->id;
+	arrival_note(&dev->arrivals.a, now_ns);
+	pthread_mutex_unlock(&dev->arrivals.lock);
+}
+
+/*
+ * The window of the next expected arrival for worker w: from its own history,
+ * or while packets stay on their CPU from the device's, if w handled any of
+ * the latest arrivals there.
+ */
+static bool expect(struct wg_worker *w, const struct arrival *own, uint64_t now_ns,
+                   uint64_t *from_ns, uint64_t *until_ns)
+{
+	struct wg_device *dev = w->dev;
+	struct arrival shared;
+	bool mine = false;
+
+	if (!cpu_local(dev))
+		return arrival_expect(own, now_ns, from_ns, until_ns);
+	pthread_mutex_lock(&dev->arrivals.lock);
+	shared = dev->arrivals.a;
+	for (unsigned i = 0; i < ARRIVAL_HISTORY && i < shared.n; i++)
+		mine |= dev->arrivals.who[i] == w->id;
+	pthread_mutex_unlock(&dev->arrivals.lock);
+	return mine && arrival_expect(&shared, now_ns, from_ns, until_ns);
+}
+
+/* A timed wake-up came late_ns late: noted where the window came from. */
+static void woke(struct wg_worker *w, struct arrival *own, uint64_t late_ns)
+{
+	struct wg_device *dev = w->dev;
+
+	if (!cpu_local(dev)) {
+		arrival_woke(own, late_ns);
+		return;
+	}
+	pthread_mutex_lock(&dev->arrivals.lock);
+	arrival_woke(&dev->arrivals.a, late_ns);
+	pthread_mutex_unlock(&dev->arrivals.lock);
+}
+
 struct contention {
 	uint64_t until_ns, hold_ns; /* no polling before until_ns */
 	long switches;              /* involuntary context switches when this poll began */
@@ -203,6 +269,8 @@ static void *worker_main(void *arg)
 			/* Traffic resuming after a pause, whether polling or asleep meanwhile. */
 			if (gap >= ARRIVAL_PAUSE_NS && dev->config.predict)
 				arrival_note(&arrivals, now_ns);
+			if (dev->config.predict)
+				note_shared(w, now_ns);
 			gap_ns = (gap_ns * 7 + (gap < GAP_CAP_NS ? gap : GAP_CAP_NS)) / 8;
 			if (gap_ns < DENSE_GAP_NS) {
 				/* Written at most once a millisecond: every worker reads it. */
@@ -257,14 +325,15 @@ static void *worker_main(void *arg)
 			steer_switch(dev, true);
 		grace_offline(&dev->grace, w->id);
 		if (may_poll && dev->config.predict &&
-		    arrival_expect(&arrivals, now_ns, &from_ns, &until_ns)) {
+		    expect(w, &arrivals, now_ns, &from_ns, &until_ns)) {
 			if (from_ns <= now_ns) {
 				poll_until = until_ns; /* already in the window: poll across it */
 				continue;
 			}
 			if (sleep_until_ready(pfd, from_ns - now_ns) == 0) {
 				/* Woken by the clock (this late): poll across the window. */
-				arrival_woke(&arrivals, now_mono_ns() - from_ns);
+				woke(w, &arrivals, now_mono_ns() - from_ns);
+				STAT(dev, timed_wakes);
 				poll_until = until_ns;
 				continue;
 			}

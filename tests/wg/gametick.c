@@ -3,11 +3,15 @@
  * tick at a fixed rate (absolute timer, like a game loop), echoed back.
  *
  *   gametick echo PORT                 answers every datagram, until killed
- *   gametick ping HOST PORT HZ COUNT   prints "sent S answered A avg P50 P99" (ms)
+ *   gametick ping HOST PORT HZ COUNT [wander]
+ *                                      prints "sent S answered A avg P50 P99" (ms);
+ *                                      wander: each tick from a CPU picked at random,
+ *                                      as a game thread the scheduler moves about
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +71,30 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int ping(const char *host, int port, int hz, int count)
+/* Moves the calling thread to a CPU picked at random among those it may use. */
+static void wander(void)
+{
+	static cpu_set_t all;
+	static int n;
+	cpu_set_t one;
+	int pick;
+
+	if (!n) {
+		if (sched_getaffinity(0, sizeof(all), &all) < 0 || !(n = CPU_COUNT(&all)))
+			return;
+	}
+	pick = rand() % n;
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (CPU_ISSET(c, &all) && pick-- == 0) {
+			CPU_ZERO(&one);
+			CPU_SET(c, &one);
+			sched_setaffinity(0, sizeof(one), &one);
+			return;
+		}
+	}
+}
+
+static int ping(const char *host, int port, int hz, int count, int wandering)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), answered = 0;
@@ -93,6 +120,8 @@ static int ping(const char *host, int port, int hz, int count)
 			next.tv_nsec -= 1000000000;
 			next.tv_sec++;
 		}
+		if (wandering)
+			wander();
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
 		sent = mono_ns();
 		memcpy(buf, &sent, sizeof(sent));
@@ -125,9 +154,10 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "echo") == 0)
 		return echo(number(argv[2], 1, 65535));
-	if (argc == 6 && strcmp(argv[1], "ping") == 0)
+	if ((argc == 6 || (argc == 7 && strcmp(argv[6], "wander") == 0)) &&
+	    strcmp(argv[1], "ping") == 0)
 		return ping(argv[2], number(argv[3], 1, 65535), number(argv[4], 1, 1000),
-		            number(argv[5], 1, 1000000));
-	fprintf(stderr, "usage: gametick echo PORT | gametick ping HOST PORT HZ COUNT\n");
+		            number(argv[5], 1, 1000000), argc == 7);
+	fprintf(stderr, "usage: gametick echo PORT | gametick ping HOST PORT HZ COUNT [wander]\n");
 	return 2;
 }
