@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "crypto/aead.h"
 #include "util/log.h"
 #include "util/now.h"
 #include "wg/arrival.h"
@@ -334,6 +335,7 @@ static void *worker_main(void *arg)
 				/* Woken by the clock (this late): poll across the window. */
 				woke(w, &arrivals, now_mono_ns() - from_ns);
 				STAT(dev, timed_wakes);
+				aead_warm(); /* the packet will not find the cipher cold */
 				poll_until = until_ns;
 				continue;
 			}
