@@ -4,6 +4,7 @@
 
 #include "cli/client.h"
 #include "cli/keys.h"
+#include "cli/library.h"
 #include "cli/nat.h"
 #include "cli/party.h"
 #include "cli/setting.h"
@@ -41,6 +42,10 @@ static const struct api_command {
 	{ "settings", setting_command, "[get KEY | set KEY VALUE | unset KEY]",
 	  "lanraged's settings and where each comes from" },
 	{ "ui", ui_command, "", "Print the address that opens the web UI in a browser, signed in" },
+	{ "favorites", favorites_command, "[add NAME ADDRESS [GAME] | remove ID]",
+	  "Game servers kept for later" },
+	{ "profiles", profiles_command, "[show NAME | set NAME JSON [GAME] | remove NAME]",
+	  "Per-game profiles (JSON objects) kept by lanraged" },
 };
 
 static void usage(FILE *f)
@@ -62,6 +67,11 @@ static void usage(FILE *f)
 	    "  settings set KEY VALUE  store a setting in lanraged's database\n"
 	    "  settings unset KEY      forget a stored setting\n"
 	    "  ui                      the address of the web UI, signed in (keep it private)\n"
+	    "  favorites               the game servers kept (favorites add NAME ADDRESS [GAME],\n"
+	    "                          favorites remove ID)\n"
+	    "  profiles                the game profiles kept (profiles show NAME,\n"
+	    "                          profiles set NAME JSON-OBJECT [GAME], profiles remove "
+	    "NAME)\n"
 	    "\n"
 	    "Local commands:\n"
 	    "  nat --stun HOST[:PORT]  find this host's NAT type without lanraged (RFC 5780)\n");

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `lanrage` over the local API: exit codes a script can trust (2 usage, 3 no
 # daemon, 4 no token, 1 refused), --json passing the API's JSON through, the
-# human tables, and settings stored through the API showing up with their
-# sources.  The daemon side is tests/daemon/api_stub: the real API,
-# configuration and settings database in front of a canned backend, on
-# 127.0.0.1 (it tests the CLI and the API, not the daemon).
+# human tables, settings stored through the API showing up with their
+# sources, and favourites and game profiles kept and removed.  The daemon
+# side is tests/daemon/api_stub: the real API, configuration and settings
+# database in front of a canned backend, on 127.0.0.1 (it tests the CLI and
+# the API, not the daemon).
 #
 #   lanrage --api 127.0.0.1:PORT --token-file DIR/api.token ...
 #        |  HTTP on loopback
@@ -136,6 +137,33 @@ expect 0 "keepalive_sec removed" lr settings unset keepalive_sec
 expect 0 "25" lr settings get keepalive_sec
 lr settings | grep -E '^relay +never +file \(stored: always, overridden\)$' >/dev/null ||
 	fail "settings table: $(lr settings)"
+
+step "favourites and game profiles: kept through the API, listed, removed"
+expect 0 "No favourite servers yet" lr favorites
+expect 0 "Added \"Friday server\" (203.0.113.7:27015) as " \
+	lr favorites add "Friday server" 203.0.113.7:27015 cs2
+fav=$(lr favorites --json | jq -r '.favorites[0].server_id')
+lr favorites | grep -E "^ID +NAME +GAME +ADDRESS$" >/dev/null || fail "favourites header: $(lr favorites)"
+lr favorites | grep -E "^$fav +Friday server +cs2 +203\.0\.113\.7:27015$" >/dev/null ||
+	fail "favourites table: $(lr favorites)"
+expect 2 "Usage: lanrage favorites" lr favorites add "Friday server"
+expect 1 "(HTTP 400)" lr favorites add "" 203.0.113.7:27015
+expect 0 "Removed favourite $fav." lr favorites remove "$fav"
+expect 1 "(HTTP 404)" lr favorites remove "$fav"
+expect 0 "No game profiles yet" lr profiles
+expect 0 'Saved game profile "My Game".' lr profiles set "My Game" '{"fps": 144, "ports": [27015]}' cs2
+expect 0 '"fps": 144' lr profiles show "My Game"
+lr profiles | grep -E '^My Game +cs2 +[0-9]' >/dev/null || fail "profiles table: $(lr profiles)"
+echo '{"fps": 240}' | lr profiles set "My Game" - >/dev/null || fail "profiles set from stdin"
+lr profiles show "My Game" --json | jq -e '.profile.fps == 240 and .name == "My Game"' >/dev/null ||
+	fail "the profile replaced from stdin: $(lr profiles show "My Game" --json)"
+expect 2 "must be a JSON object" lr profiles set x '[1]'
+expect 2 "is not JSON" lr profiles set x '{"fps":'
+expect 1 'no game profile "nope"' lr profiles show nope
+# The name goes percent-encoded in the path: "My Game" is My%20Game there.
+expect 0 "Removed game profile My Game." lr profiles remove "My Game"
+expect 1 "(HTTP 404)" lr profiles remove "My Game"
+expect 0 "No game profiles yet" lr profiles
 
 step "a wrong token is refused (exit 1) and the file named"
 printf '%064d\n' 1 >"$dir/wrong.token"
