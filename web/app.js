@@ -43,6 +43,12 @@
 		natStun: $("nat-stun"), natDetected: $("nat-detected"), natDetail: $("nat-detail"),
 		natMsg: $("nat-msg"),
 		settingsBody: $("settings").tBodies[0], settingsMsg: $("settings-msg"),
+		favForm: $("fav-form"), favName: $("fav-name"), favAddress: $("fav-address"),
+		favGame: $("fav-game"), favAdd: $("fav-add"), favBody: $("favorites").tBodies[0],
+		favEmpty: $("fav-empty"), favMsg: $("fav-msg"),
+		profForm: $("prof-form"), profName: $("prof-name"), profGame: $("prof-game"),
+		profJson: $("prof-json"), profSave: $("prof-save"), profBody: $("profiles").tBodies[0],
+		profEmpty: $("prof-empty"), profMsg: $("prof-msg"),
 	};
 
 	const state = {
@@ -270,7 +276,7 @@
 			if (slow) {
 				state.slowDue = false;
 				state.lastSlow = Date.now();
-				await Promise.all([loadNat(), loadSettings()]);
+				await Promise.all([loadNat(), loadSettings(), loadFavorites(), loadProfiles()]);
 			}
 			el.banner.hidden = true;
 			document.body.dataset.state = "ready";
@@ -309,6 +315,26 @@
 			if (!(e instanceof ApiError))
 				throw e;
 			setMsg(el.settingsMsg, e.message, "error");
+		}
+	}
+
+	async function loadFavorites() {
+		try {
+			renderFavorites(await api("GET", "/api/favorites"));
+		} catch (e) {
+			if (!(e instanceof ApiError))
+				throw e;
+			setMsg(el.favMsg, e.message, "error");
+		}
+	}
+
+	async function loadProfiles() {
+		try {
+			renderProfiles(await api("GET", "/api/game-profiles"));
+		} catch (e) {
+			if (!(e instanceof ApiError))
+				throw e;
+			setMsg(el.profMsg, e.message, "error");
 		}
 	}
 
@@ -505,7 +531,169 @@
 		syncRows(el.settingsBody, items, "key", ([k]) => k, createSettingRow, updateSettingRow);
 	}
 
+	/* A row of text cells named by cells, and a cell of buttons (label, class). */
+	function rowMaker(cells, buttons) {
+		return () => {
+			const tr = document.createElement("tr");
+			const actions = make("td", "actions");
+
+			for (const c of cells)
+				tr.appendChild(make("td", c));
+			for (const [label, cls] of buttons) {
+				const b = make("button", `${cls} small ghost`, label);
+
+				b.type = "button";
+				actions.appendChild(b);
+			}
+			tr.appendChild(actions);
+			return tr;
+		};
+	}
+
+	const createFavoriteRow = rowMaker(["name", "game", "address", "added"], [["Remove", "remove"]]);
+
+	function updateFavoriteRow(tr, f) {
+		tr.dataset.name = String(f.name);
+		setText(tr.querySelector("td.name"), f.name);
+		setText(tr.querySelector("td.game"), f.game);
+		setText(tr.querySelector("td.address"), f.address);
+		setText(tr.querySelector("td.added"), ago(f.added_at));
+		tr.querySelector("td.added").title = f.added_at || "";
+		tr.querySelector("button.remove").setAttribute("aria-label", `Remove ${f.name}`);
+	}
+
+	function renderFavorites(data) {
+		const items = Array.isArray(data.favorites) ? data.favorites : [];
+
+		syncRows(el.favBody, items, "id", (f) => String(f.server_id), createFavoriteRow, updateFavoriteRow);
+		el.favEmpty.hidden = items.length > 0;
+	}
+
+	const createProfileRow = rowMaker(["name", "game", "profile", "updated"], [["Edit", "edit"], ["Remove", "remove"]]);
+
+	function updateProfileRow(tr, p) {
+		const json = JSON.stringify(p.profile ?? {});
+
+		tr.dataset.profile = json;
+		tr.dataset.game = p.game || "";
+		setText(tr.querySelector("td.name"), p.name);
+		setText(tr.querySelector("td.game"), p.game);
+		setText(tr.querySelector("td.profile"), json.length > 120 ? `${json.slice(0, 119)}…` : json);
+		setText(tr.querySelector("td.updated"), ago(p.updated_at));
+		tr.querySelector("td.updated").title = p.updated_at || "";
+		tr.querySelector("button.edit").setAttribute("aria-label", `Edit ${p.name}`);
+		tr.querySelector("button.remove").setAttribute("aria-label", `Remove ${p.name}`);
+	}
+
+	function renderProfiles(data) {
+		const items = Array.isArray(data.profiles) ? data.profiles : [];
+
+		syncRows(el.profBody, items, "name", (p) => String(p.name), createProfileRow, updateProfileRow);
+		el.profEmpty.hidden = items.length > 0;
+	}
+
 	/* ---- actions ---- */
+
+	/* Runs a change to the kept lists: the button busy meanwhile, the outcome in msg. */
+	async function libraryAction(btn, msg, busyText, request, okText, reload) {
+		btn.disabled = true;
+		setMsg(msg, busyText, "busy");
+		try {
+			await request();
+			setMsg(msg, okText, "ok");
+			await reload();
+			return true;
+		} catch (e) {
+			setMsg(msg, errorText(e), "error");
+			return false;
+		} finally {
+			btn.disabled = false;
+		}
+	}
+
+	async function onFavAdd(ev) {
+		const name = el.favName.value.trim(), address = el.favAddress.value.trim();
+		const game = el.favGame.value.trim();
+
+		ev.preventDefault();
+		if (!name || !address) {
+			setMsg(el.favMsg, "A favourite needs a name and an address.", "error");
+			(name ? el.favAddress : el.favName).focus();
+			return;
+		}
+		if (await libraryAction(el.favAdd, el.favMsg, `Adding ${name}…`,
+			() => api("POST", "/api/favorites", game ? { name, address, game } : { name, address }),
+			`Added ${name}.`, loadFavorites)) {
+			el.favForm.reset();
+		}
+	}
+
+	function onFavClick(ev) {
+		const btn = ev.target.closest("button.remove");
+		const tr = btn && btn.closest("tr");
+
+		if (!tr || btn.disabled)
+			return;
+		libraryAction(btn, el.favMsg, `Removing ${tr.dataset.name}…`,
+			() => api("DELETE", `/api/favorites/${encodeURIComponent(tr.dataset.id)}`),
+			`Removed ${tr.dataset.name}.`, loadFavorites);
+	}
+
+	/* The textarea's JSON object, or null with the reason shown. */
+	function profileValue() {
+		let v;
+
+		try {
+			v = JSON.parse(el.profJson.value);
+		} catch (e) {
+			setMsg(el.profMsg, `The profile is not JSON: ${e.message}`, "error");
+			return null;
+		}
+		if (v === null || typeof v !== "object" || Array.isArray(v)) {
+			setMsg(el.profMsg, "The profile must be a JSON object: { ... }.", "error");
+			return null;
+		}
+		return v;
+	}
+
+	async function onProfSave(ev) {
+		const name = el.profName.value.trim(), game = el.profGame.value.trim();
+		let profile;
+
+		ev.preventDefault();
+		if (!name) {
+			setMsg(el.profMsg, "A profile needs a name.", "error");
+			el.profName.focus();
+			return;
+		}
+		profile = profileValue();
+		if (!profile) {
+			el.profJson.focus();
+			return;
+		}
+		await libraryAction(el.profSave, el.profMsg, `Saving ${name}…`,
+			() => api("POST", "/api/game-profiles", game ? { name, game, profile } : { name, profile }),
+			`Saved ${name}.`, loadProfiles);
+	}
+
+	function onProfClick(ev) {
+		const btn = ev.target.closest("button");
+		const tr = btn && btn.closest("tr");
+
+		if (!tr || btn.disabled)
+			return;
+		if (btn.classList.contains("edit")) {
+			el.profName.value = tr.dataset.name;
+			el.profGame.value = tr.dataset.game;
+			el.profJson.value = JSON.stringify(JSON.parse(tr.dataset.profile), null, 2);
+			setMsg(el.profMsg, `Editing ${tr.dataset.name}: Save profile replaces it.`);
+			el.profJson.focus();
+		} else if (btn.classList.contains("remove")) {
+			libraryAction(btn, el.profMsg, `Removing ${tr.dataset.name}…`,
+				() => api("DELETE", `/api/game-profiles/${encodeURIComponent(tr.dataset.name)}`),
+				`Removed ${tr.dataset.name}.`, loadProfiles);
+		}
+	}
 
 	/* Runs a party action: buttons disabled, progress on the one clicked, errors in #party-msg. */
 	async function partyAction(btn, busyText, path, body, done) {
@@ -685,7 +873,9 @@
 	function resetView() {
 		el.peersBody.replaceChildren();
 		el.settingsBody.replaceChildren();
-		[el.partyMsg, el.pingResult, el.settingsMsg, el.natMsg].forEach((n) => setMsg(n, ""));
+		el.favBody.replaceChildren();
+		el.profBody.replaceChildren();
+		[el.partyMsg, el.pingResult, el.settingsMsg, el.natMsg, el.favMsg, el.profMsg].forEach((n) => setMsg(n, ""));
 	}
 
 	function showSignin(msg, kind = "error") {
@@ -746,6 +936,10 @@
 			if (ev.target.matches("input.edit"))
 				ev.target.dataset.dirty = "1";
 		});
+		el.favForm.addEventListener("submit", onFavAdd);
+		el.favBody.addEventListener("click", onFavClick);
+		el.profForm.addEventListener("submit", onProfSave);
+		el.profBody.addEventListener("click", onProfClick);
 		/* `lanrage ui`'s address pasted into an open tab only changes the fragment */
 		window.addEventListener("hashchange", takeHashToken);
 
