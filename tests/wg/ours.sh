@@ -158,18 +158,41 @@ else
 	# A game thread that the scheduler moves about sends each tick from another
 	# CPU, so each worker sees some of the ticks, at random, and none alone sees
 	# the period: the workers pool what they see, and those that handled any of
-	# the latest wake just before the next tick (measured with a history per
-	# worker: 55-72 timed wake-ups for 180 ticks; pooled: ~350, two per tick).
+	# the latest wake just before the next tick.  How often a worker can wake
+	# in time depends on the machine's load (a late wake-up widens the window
+	# past the polling budget), so ticks from random CPUs are compared with
+	# ticks from one CPU, run just before: with a history per worker they got
+	# a quarter of the timed wake-ups (55-72 against 253 of 180 ticks);
+	# pooled, more (~350: both workers wake for each).
 	lab_bg "${NS[b]}" "$LAB_TMP/tick.log" "$TICK" echo 9000
 	echo_pid=$LAB_LAST_PID
-	for try in 1 2 3; do
+	# timed_ticks [wander]: a's timed wake-ups during 180 ticks at 60 Hz.
+	timed_ticks() {
+		local woke
 		woke=$(stat a timed_wakes)
-		ip netns exec "${NS[a]}" "$TICK" ping 10.66.0.2 9000 60 180 wander || true
-		woke=$(($(stat a timed_wakes) - woke))
-		echo "   a woke before $woke of 180 ticks sent from random CPUs"
-		[ "$woke" -lt 150 ] || break
+		if [ -n "${1:-}" ]; then
+			ip netns exec "${NS[a]}" "$TICK" ping 10.66.0.2 9000 60 180 wander >/dev/null || true
+		else
+			ip netns exec "${NS[a]}" taskset -c 0 "$TICK" ping 10.66.0.2 9000 60 180 >/dev/null || true
+		fi
+		echo $(($(stat a timed_wakes) - woke))
+	}
+	verdict=inconclusive
+	for try in 1 2 3; do
+		one=$(timed_ticks)
+		any=$(timed_ticks wander)
+		echo "   a woke before the tick $one times for 180 ticks from CPU 0, $any for 180 from random CPUs"
+		[ "$one" -ge 30 ] || continue # too loaded to wake in time at all: no signal
+		if [ $((any * 10)) -ge $((one * 6)) ]; then
+			verdict=pass
+			break
+		fi
+		verdict=fail
 	done
-	[ "$woke" -ge 150 ] || fail "a's workers did not see the period of ticks sent from random CPUs"
+	case $verdict in
+	fail) fail "a's workers did not see the period of ticks sent from random CPUs" ;;
+	inconclusive) echo "   (this machine is too loaded for any worker to wake in time: not judged)" ;;
+	esac
 	kill "$echo_pid"
 	wait_gone 10 "$echo_pid"
 	off_before=$(stat a cpu_local_off)
