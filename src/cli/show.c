@@ -51,6 +51,8 @@ int show_status(struct client *c, int argc, char **argv)
 	printf("  name:        %s (peer %s)\n", str(st, "name", "?"), str(st, "peer_id", "?"));
 	printf("  public key:  %s\n", str(st, "public_key", "?"));
 	printf("  virtual IP:  %s\n", str(st, "virtual_ip", "none (not in a party)"));
+	if (json_string_value(json_object_get(st, "virtual_ip6")))
+		printf("  IPv6:        %s\n", str(st, "virtual_ip6", "-"));
 	printf("  interface:   %s, mtu %lld, UDP port %lld\n", str(iface, "name", "?"),
 	       num(iface, "mtu"), num(iface, "listen_port"));
 	printf("  control:     %s %s, %s", str(ctl, "mode", "?"), str(ctl, "where", "?"),

@@ -66,6 +66,16 @@ void ipam_clear(struct ipam *ipam)
 	memset(ipam, 0, sizeof(*ipam));
 }
 
+void ipam_v6_of(struct in_addr v4, bool link_local, struct in6_addr *out)
+{
+	static const uint8_t ula[8] = { 0xfd, 0x4c, 0x52, 0x47, 0x6c, 0x61, 0, 0 };
+	static const uint8_t ll[8] = { 0xfe, 0x80, 0, 0, 0, 0, 0, 0 };
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->s6_addr, link_local ? ll : ula, 8);
+	memcpy(out->s6_addr + 12, &v4.s_addr, 4);
+}
+
 struct in_addr ipam_gateway(const struct ipam *ipam)
 {
 	struct in_addr a = { .s_addr = htonl(ipam->first - 1) };

@@ -53,6 +53,15 @@ bool ipam_reserve(struct ipam *ipam, const char *peer_id, struct in_addr ip, cha
 bool ipam_release(struct ipam *ipam, const char *peer_id);
 /* The peer's address in use, if any. */
 bool ipam_lookup(const struct ipam *ipam, const char *peer_id, struct in_addr *out);
+/*
+ * A member's IPv6 addresses, derived from its IPv4 one, so that every member
+ * knows every other's without asking: the IPv4 address as the last 32 bits
+ * of the unique-local subnet IPAM_V6_SUBNET (fd4c:5247:6c61::/64), or of
+ * fe80::/64 for the link-local one, the source of a game's ff02:: multicast.
+ * 10.66.191.3 is fd4c:5247:6c61::a42:bf03 and fe80::a42:bf03.
+ */
+#define IPAM_V6_SUBNET "fd4c:5247:6c61::/64"
+void ipam_v6_of(struct in_addr v4, bool link_local, struct in6_addr *out);
 /* The gateway address (first host), never handed out. */
 struct in_addr ipam_gateway(const struct ipam *ipam);
 

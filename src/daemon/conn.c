@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/ipam.h"
 #include "daemon/relays.h"
 #include "nat/relay_wire.h"
 #include "util/log.h"
@@ -47,12 +48,23 @@ void conn_config_default(struct conn_config *cfg)
 }
 
 /* The member's virtual IP as the one prefix it may use. */
-static void host_prefix(struct prefix *p, const struct addr *vip)
+/*
+ * Routes the member's virtual IP to its peer, and the IPv6 addresses derived
+ * from it (ipam_v6_of): a game's packets from those are the member's too.
+ */
+static bool allow_vip(struct wg_peer *wg, const struct addr *vip)
 {
-	memset(p, 0, sizeof(*p));
-	p->family = AF_INET;
-	p->len = 32;
-	p->v4 = vip->in4.sin_addr;
+	struct prefix p = { .family = AF_INET, .len = 32, .v4 = vip->in4.sin_addr };
+
+	if (!wg_peer_add_allowed_ip(wg, &p))
+		return false;
+	for (int ll = 0; ll < 2; ll++) {
+		p = (struct prefix){ .family = AF_INET6, .len = 128 };
+		ipam_v6_of(vip->in4.sin_addr, ll, &p.v6);
+		if (!wg_peer_add_allowed_ip(wg, &p))
+			return false;
+	}
+	return true;
 }
 
 static uint64_t ms_ns(uint32_t ms)
@@ -226,7 +238,6 @@ static void set_state(struct conn *c, enum conn_state s, uint64_t now_ns)
 /* Configures the member's WireGuard peer and starts probing it: a new attempt. */
 static bool setup(struct conn_manager *cm, struct conn *c, uint64_t now_ns)
 {
-	struct prefix allowed;
 	int idx;
 
 	c->wg = wg_device_add_peer(cm->dev, c->pub);
@@ -234,8 +245,7 @@ static bool setup(struct conn_manager *cm, struct conn *c, uint64_t now_ns)
 		log_error("peer %s (%s): cannot add it to the interface", c->name, c->peer_id);
 		return false;
 	}
-	host_prefix(&allowed, &c->vip);
-	if (!wg_peer_add_allowed_ip(c->wg, &allowed)) {
+	if (!allow_vip(c->wg, &c->vip)) {
 		log_error("peer %s (%s): cannot route its virtual IP", c->name, c->peer_id);
 		wg_device_remove_peer(cm->dev, c->wg);
 		c->wg = NULL;
@@ -498,11 +508,8 @@ bool conn_upsert(struct conn_manager *cm, const struct peer_info *m)
 		return setup(cm, c, now_mono_ns());
 	}
 	if (moved && c->wg) {
-		struct prefix allowed;
-
-		host_prefix(&allowed, &c->vip);
 		wg_peer_clear_allowed_ips(c->wg);
-		if (!wg_peer_add_allowed_ip(c->wg, &allowed))
+		if (!allow_vip(c->wg, &c->vip))
 			log_error("peer %s (%s): cannot route its new virtual IP", c->name,
 			          c->peer_id);
 		wg_device_commit(cm->dev);

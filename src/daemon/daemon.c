@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "control/ipam.h"
 #include "control/party_id.h"
 #include "daemon/api.h"
 #include "daemon/partymgr.h"
@@ -61,9 +62,39 @@ static void route_here(struct daemon *d, const struct prefix *p, const struct ad
 		          prefix_format(p, buf), strerror(-ret));
 }
 
-void daemon_set_vip(struct daemon *d, const struct addr *vip)
+/* The IPv6 address of vip (IPv4), unique-local or link-local (ipam_v6_of). */
+static void vip6(const struct addr *vip, bool link_local, struct addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->in6.sin6_family = AF_INET6;
+	ipam_v6_of(vip->in4.sin_addr, link_local, &out->in6.sin6_addr);
+}
+
+/* Adds (add) or removes the IPv6 addresses derived from vip; false if any failed (logged). */
+static bool set_vip6(struct daemon *d, const struct addr *vip, bool add)
 {
 	char ip[ADDR_STRLEN];
+	bool ok = true;
+
+	for (int ll = 0; ll < 2; ll++) {
+		struct addr a;
+		int ret;
+
+		vip6(vip, ll, &a);
+		ret = add ? iface_add_address(d->cfg.interface, &a, 64)
+		          : iface_del_address(d->cfg.interface, &a, 64);
+		if (ret < 0) {
+			log_error("%s: cannot %s %s/64: %s", d->cfg.interface,
+			          add ? "add" : "remove", addr_format_ip(&a, ip), strerror(-ret));
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+void daemon_set_vip(struct daemon *d, const struct addr *vip)
+{
+	char ip[ADDR_STRLEN], ip6[ADDR_STRLEN];
 	int ret;
 
 	if (addr_equal_ip(&d->vip_on_iface, vip) && addr_is_set(vip))
@@ -73,6 +104,8 @@ void daemon_set_vip(struct daemon *d, const struct addr *vip)
 		if (ret < 0)
 			log_error("%s: cannot remove %s: %s", d->cfg.interface,
 			          addr_format_ip(&d->vip_on_iface, ip), strerror(-ret));
+		if (d->ipv6)
+			set_vip6(d, &d->vip_on_iface, false);
 		addr_clear(&d->vip_on_iface);
 	}
 	if (!addr_is_set(vip))
@@ -85,6 +118,14 @@ void daemon_set_vip(struct daemon *d, const struct addr *vip)
 	}
 	d->vip_on_iface = *vip;
 	log_info("%s: virtual IP %s/%u", d->cfg.interface, addr_format_ip(vip, ip), d->network.len);
+	if (d->ipv6 && set_vip6(d, vip, true)) {
+		struct addr ula, ll;
+
+		vip6(vip, false, &ula);
+		vip6(vip, true, &ll);
+		log_info("%s: virtual IPv6 %s/64, link-local %s", d->cfg.interface,
+		         addr_format_ip(&ula, ip), addr_format_ip(&ll, ip6));
+	}
 	/*
 	 * A game that broadcasts from the wildcard address reaches only the
 	 * default route's LAN: route 255.255.255.255 here, from the virtual IP
@@ -351,6 +392,17 @@ static int open_interface(struct daemon *d, char *err)
 	}
 	wg_device_set_tun_gone_handler(d->dev, on_tun_gone, d);
 	wg_device_set_other_packet_handler(d->dev, on_other_packet, d);
+	/*
+	 * IPv6 in the party: lanrage0 gets addresses derived from the virtual IP
+	 * (ipam_v6_of), the link-local one in place of a random one of the
+	 * kernel's, so that a game's ff02:: multicast leaves from an address the
+	 * other members accept from us.
+	 */
+	ret = iface_no_auto_link_local(d->cfg.interface);
+	d->ipv6 = ret == 0;
+	if (ret < 0)
+		log_info("%s: no IPv6 in the party (%s): IPv4 only", d->cfg.interface,
+		         ret == -ENOENT ? "IPv6 is off on this machine" : strerror(-ret));
 	ret = iface_set_up(d->cfg.interface, true);
 	if (ret < 0) {
 		err_set(err, "%s: cannot bring it up: %s", d->cfg.interface, strerror(-ret));

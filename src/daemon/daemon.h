@@ -54,6 +54,7 @@ struct daemon {
 	struct party_info party;
 	struct peer_info self;
 	struct addr vip_on_iface; /* the address lanrage0 has now */
+	bool ipv6;                /* lanrage0 gets the IPv6 addresses derived from it too */
 	enum ctl_link link;
 	char link_detail[256];
 

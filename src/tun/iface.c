@@ -2,9 +2,11 @@
 #include "tun/iface.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -147,11 +149,30 @@ static int change_address(const char *name, int type, const struct addr *addr, i
 			add_attr(&req.nh, IFA_BROADCAST, &b, 4);
 		}
 	} else if (addr->sa.sa_family == AF_INET6) {
+		/* Our addresses are ours alone on a point-to-point link: nothing to detect. */
+		req.ifa.ifa_flags = IFA_F_NODAD;
 		add_attr(&req.nh, IFA_ADDRESS, &addr->in6.sin6_addr, 16);
 	} else {
 		return -EAFNOSUPPORT;
 	}
 	return rtnl_request(&req.nh);
+}
+
+int iface_no_auto_link_local(const char *name)
+{
+	char path[128];
+	int fd, ret = 0;
+
+	if (strchr(name, '/') || strlen(name) >= IF_NAMESIZE)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/addr_gen_mode", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1\n", 2) != 2)
+		ret = errno ? -errno : -EIO;
+	close(fd);
+	return ret;
 }
 
 int iface_add_route4(const char *name, struct in_addr dst, int dst_len, struct in_addr src)

@@ -23,6 +23,12 @@ int iface_del_address(const char *name, const struct addr *addr, int prefix_len)
  */
 int iface_add_route4(const char *name, struct in_addr dst, int dst_len,
                      struct in_addr src) WARN_UNUSED;
+/*
+ * Keeps the kernel from giving the interface an IPv6 link-local address of its
+ * own (addr_gen_mode none): it must be set before the interface goes up.
+ * -ENOENT when the machine has no IPv6.
+ */
+int iface_no_auto_link_local(const char *name) WARN_UNUSED;
 /* Whether an interface of that name exists. */
 bool iface_exists(const char *name);
 

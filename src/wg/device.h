@@ -70,7 +70,8 @@ struct wg_config {
 	 * A LAN's broadcast, for games that find each other by it: IPv4
 	 * datagrams to 255.255.255.255, to broadcast4 (the virtual LAN's own,
 	 * e.g. 10.66.255.255; 0.0.0.0: none) or to a multicast group
-	 * (224.0.0.0/4), which no peer's allowed IPs hold, go to every peer.
+	 * (224.0.0.0/4), and IPv6 datagrams to a multicast group (ff00::/8),
+	 * which no peer's allowed IPs hold, go to every peer.
 	 * Off by default: WireGuard drops them, having no route (lanrage-wg).
 	 */
 	bool broadcast;

@@ -136,13 +136,18 @@ static void seal_for(struct worker_io *io, struct wg_peer *peer, size_t len, uin
 	timers_data_sent(peer);
 }
 
-/* IPv4 broadcast (limited, or the virtual LAN's) and multicast: what a LAN delivers to all. */
+/*
+ * IPv4 broadcast (limited, or the virtual LAN's), IPv4 multicast and IPv6
+ * multicast (ff00::/8): what a LAN delivers to all.
+ */
 static bool to_everyone(const struct wg_device *dev, int family, const uint8_t *dst)
 {
 	static const uint8_t all[4] = { 255, 255, 255, 255 };
 
-	if (!dev->config.broadcast || family != AF_INET)
+	if (!dev->config.broadcast)
 		return false;
+	if (family == AF_INET6)
+		return dst[0] == 0xff;
 	return memcmp(dst, all, 4) == 0 || (dst[0] & 0xF0) == 224 ||
 	       (dev->config.broadcast4[0] && memcmp(dst, dev->config.broadcast4, 4) == 0);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Parties that really work, end to end: lanrage-control and three lanraged in
 # namespaces of the NAT lab (public hosts), driven with the lanrage CLI.
-#   create, two joins, every pair pings over the virtual IPs; a member leaves
+#   create, two joins, every pair pings over the virtual IPs; LAN games'
+#   broadcasts and multicasts, IPv4 and IPv6, reach the others; a member leaves
 #   and vanishes from the others; a member killed with SIGKILL is removed after
 #   the (shortened) stale timeout; a daemon restarts and rejoins with the same
 #   virtual IP; the control server is killed and the tunnels keep carrying
@@ -59,7 +60,7 @@ jq -e '.received == 3 and .path == "direct"' "$LAB_DIR/ping.json" >/dev/null ||
 step "LAN discovery: player1's broadcasts and multicasts reach player2 and player3"
 # A game's server announces itself the ways LAN games do; the others listen on
 # the wildcard address, as a game's browser does.
-LISTENERS=()
+LISTENERS=() LISTENERS6=()
 for k in 2 3; do
 	lab_spawn "$(lab_host_ns "$k")" "$LAB_DIR/bcast$k.txt" socat -u UDP-RECV:4445,reuseaddr -
 	LISTENERS+=("$LAB_LAST_PID")
@@ -96,6 +97,52 @@ for k in 2 3; do
 	wait_for 10 "host $k hearing the Minecraft-style announcement" heard "mc$k.txt" "party world"
 done
 for pid in "${LISTENERS[@]}"; do
+	lab_stop "$pid"
+done
+
+step "IPv6: addresses derived from the virtual IPs; ff02:: multicast reaches every member"
+# v6_of IPV4 PREFIX: the address lanraged derives (ipam_v6_of): 10.66.191.3 -> PREFIXa42:bf03.
+v6_of() {
+	local a b c d
+	IFS=. read -r a b c d <<<"$1"
+	printf '%s%x:%x' "$2" $((a * 256 + b)) $((c * 256 + d))
+}
+for k in 1 2 3; do
+	addrs=$(ip -n "$(lab_host_ns "$k")" -6 -o addr show dev lanrage0)
+	grep -qF " $(v6_of "${VIP[$k]}" fd4c:5247:6c61::)/64 " <<<"$addrs" ||
+		fail "host $k lacks its unique-local IPv6 address: $addrs"
+	grep -qF " $(v6_of "${VIP[$k]}" fe80::)/64 " <<<"$addrs" ||
+		fail "host $k lacks its link-local IPv6 address: $addrs"
+	[ "$(grep -c ' fe80::' <<<"$addrs")" = 1 ] ||
+		fail "host $k has a link-local address of the kernel's too (a game's multicast could leave from it): $addrs"
+done
+[ "$(cli 2 --json status | jq -r .virtual_ip6)" = "$(v6_of "${VIP[2]}" fd4c:5247:6c61::)" ] ||
+	fail "player2's status: virtual_ip6 $(cli 2 --json status | jq .virtual_ip6)"
+cli 2 status | grep -qF "IPv6:        $(v6_of "${VIP[2]}" fd4c:5247:6c61::)" ||
+	fail "lanrage status does not show the IPv6 address: $(cli 2 status)"
+wait_for 15 "player1 pinging player2's IPv6 address" pings 1 "$(v6_of "${VIP[2]}" fd4c:5247:6c61::)"
+wait_for 15 "player3 pinging player1's IPv6 address" pings 3 "$(v6_of "${VIP[1]}" fd4c:5247:6c61::)"
+# The kernel of every member answers an echo to all nodes (ff02::1), from its link-local address.
+all_nodes_answer() {
+	local out
+	out=$(ip netns exec "$(lab_host_ns 1)" ping -6 -c 2 -i 0.3 -w 3 ff02::1%lanrage0 2>&1) || true
+	grep -qF "from $(v6_of "${VIP[2]}" fe80::)%" <<<"$out" && grep -qF "from $(v6_of "${VIP[3]}" fe80::)%" <<<"$out"
+}
+wait_for 15 "player2 and player3 answering an echo to ff02::1 on lanrage0" all_nodes_answer
+# A game's announcement to ff02::1, heard by the others on the wildcard address.
+for k in 2 3; do
+	lab_spawn "$(lab_host_ns "$k")" "$LAB_DIR/mcast6_$k.txt" socat -u UDP6-RECV:4448,reuseaddr -
+	LISTENERS6+=("$LAB_LAST_PID")
+done
+for k in 2 3; do
+	wait_for 10 "host $k listening" udp_listening "$k" 4448
+done
+echo "IPv6 world from player1" | ip netns exec "$(lab_host_ns 1)" \
+	socat -u - "UDP6-DATAGRAM:[ff02::1]:4448,so-bindtodevice=lanrage0"
+for k in 2 3; do
+	wait_for 10 "host $k hearing the IPv6 multicast" heard "mcast6_$k.txt" "IPv6 world"
+done
+for pid in "${LISTENERS6[@]}"; do
 	lab_stop "$pid"
 done
 

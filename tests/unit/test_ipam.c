@@ -226,6 +226,31 @@ static void test_fill_slash16(void **state)
 	ipam_clear(&ipam);
 }
 
+/* The IPv6 addresses every member derives for every other: fixed forms, documented. */
+static void test_v6_of(void **state)
+{
+	struct in_addr v4;
+	struct in6_addr v6;
+	char text[INET6_ADDRSTRLEN];
+
+	(void)state;
+	assert_int_equal(inet_pton(AF_INET, "10.66.191.3", &v4), 1);
+	ipam_v6_of(v4, false, &v6);
+	assert_string_equal(inet_ntop(AF_INET6, &v6, text, sizeof(text)),
+	                    "fd4c:5247:6c61::a42:bf03");
+	ipam_v6_of(v4, true, &v6);
+	assert_string_equal(inet_ntop(AF_INET6, &v6, text, sizeof(text)), "fe80::a42:bf03");
+	/* Inside the subnet IPAM_V6_SUBNET names. */
+	struct in6_addr subnet;
+	char sub[64];
+
+	snprintf(sub, sizeof(sub), "%s", IPAM_V6_SUBNET);
+	*strchr(sub, '/') = '\0';
+	assert_int_equal(inet_pton(AF_INET6, sub, &subnet), 1);
+	ipam_v6_of(v4, false, &v6);
+	assert_memory_equal(v6.s6_addr, subnet.s6_addr, 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_bad_networks),
 		cmocka_unit_test(test_differential),
 		cmocka_unit_test(test_fill_slash16),
+		cmocka_unit_test(test_v6_of),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
