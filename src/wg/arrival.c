@@ -138,3 +138,51 @@ bool arrival_expect(const struct arrival *a, uint64_t now_ns, uint64_t *from_ns,
 	}
 	return false;
 }
+
+void arrival_pool_init(struct arrival_pool *p)
+{
+	pthread_mutex_init(&p->lock, NULL);
+	p->a = (struct arrival){ .n = 0 };
+	atomic_init(&p->traffic_ns, 0);
+}
+
+void arrival_pool_clear(struct arrival_pool *p)
+{
+	pthread_mutex_destroy(&p->lock);
+}
+
+void arrival_pool_traffic(struct arrival_pool *p, unsigned worker, uint64_t now_ns)
+{
+	uint64_t last = atomic_load_explicit(&p->traffic_ns, memory_order_relaxed);
+
+	/* Another worker may have read the clock later than now_ns: that is no pause. */
+	if (now_ns < last + ARRIVAL_POOL_RES_NS ||
+	    !atomic_compare_exchange_strong(&p->traffic_ns, &last, now_ns) ||
+	    now_ns - last < ARRIVAL_PAUSE_NS)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->who[p->a.n % ARRIVAL_HISTORY] = (uint8_t)worker;
+	arrival_note(&p->a, now_ns);
+	pthread_mutex_unlock(&p->lock);
+}
+
+bool arrival_pool_expect(struct arrival_pool *p, unsigned worker, uint64_t now_ns,
+                         uint64_t *from_ns, uint64_t *until_ns)
+{
+	struct arrival copy;
+	bool mine = false;
+
+	pthread_mutex_lock(&p->lock);
+	copy = p->a;
+	for (unsigned i = 0; i < ARRIVAL_HISTORY && i < copy.n; i++)
+		mine |= p->who[i] == (uint8_t)worker;
+	pthread_mutex_unlock(&p->lock);
+	return mine && arrival_expect(&copy, now_ns, from_ns, until_ns);
+}
+
+void arrival_pool_woke(struct arrival_pool *p, uint64_t late_ns)
+{
+	pthread_mutex_lock(&p->lock);
+	arrival_woke(&p->a, late_ns);
+	pthread_mutex_unlock(&p->lock);
+}

@@ -209,7 +209,7 @@ struct wg_device *wg_device_create(struct event_base *base, struct tun *tun,
 	dev->wake_fd = -1;
 	dev->steer.prog_fd = -1;
 	pthread_mutex_init(&dev->steer_lock, NULL);
-	pthread_mutex_init(&dev->arrivals.lock, NULL);
+	arrival_pool_init(&dev->arrivals);
 	if (cfg)
 		dev->config = *cfg;
 	else
@@ -255,7 +255,7 @@ err_door:
 	door_clear(&dev->door);
 err_dev:
 	pthread_mutex_destroy(&dev->steer_lock);
-	pthread_mutex_destroy(&dev->arrivals.lock);
+	arrival_pool_clear(&dev->arrivals);
 	free(dev);
 	return NULL;
 }
@@ -331,7 +331,7 @@ void wg_device_destroy(struct wg_device *dev)
 	close(dev->wake_fd);
 	steer_clear(&dev->steer);
 	pthread_mutex_destroy(&dev->steer_lock);
-	pthread_mutex_destroy(&dev->arrivals.lock);
+	arrival_pool_clear(&dev->arrivals);
 	tun_destroy(dev->tun);
 	noise_local_clear(&dev->local);
 	secret_zero(&dev->cookie_checker, sizeof(dev->cookie_checker));

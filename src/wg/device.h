@@ -268,18 +268,8 @@ struct wg_device {
 	pthread_mutex_t steer_lock;
 	_Atomic int steer_mode; /* enum wg_steer_mode */
 	_Atomic uint64_t dense_ns;
-	/*
-	 * While sparse traffic stays on the CPU it comes from, a game's ticks go
-	 * to the worker of whatever CPU its thread ran on last: no worker alone
-	 * sees the period.  The workers then note arrivals here, and each one
-	 * that handled any of the latest waits for the next (worker.c).
-	 */
-	struct {
-		pthread_mutex_t lock;
-		struct arrival a;
-		uint8_t who[ARRIVAL_HISTORY]; /* the worker that noted each */
-		_Atomic uint64_t traffic_ns;  /* the last turn of any worker that moved packets */
-	} arrivals;
+	/* While CPU-local, the workers' arrivals pooled (arrival.h). */
+	struct arrival_pool arrivals;
 };
 
 /*

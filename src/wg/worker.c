@@ -43,56 +43,18 @@
 /* Packets go back to the worker on their CPU 2 s after the last dense traffic (steer.h). */
 #define STEER_HOLD_NS 2000000000ull
 
-/*
- * The device's last traffic is written at most this often (every worker reads
- * it), so a pause shows up to this much shorter than it was.
- */
-#define SHARED_TRAFFIC_RES_NS (ARRIVAL_PAUSE_NS / 8)
-
 static bool cpu_local(const struct wg_device *dev)
 {
 	return atomic_load_explicit(&dev->steer_mode, memory_order_relaxed) == WG_STEER_LOCAL;
 }
 
-/*
- * A turn of worker w moved packets: traffic resuming after a pause anywhere
- * on the device is noted once, by the worker that saw it first.
- */
-static void note_shared(struct wg_worker *w, uint64_t now_ns)
-{
-	struct wg_device *dev = w->dev;
-	uint64_t last = atomic_load_explicit(&dev->arrivals.traffic_ns, memory_order_relaxed);
-
-	if (now_ns < last + SHARED_TRAFFIC_RES_NS ||
-	    !atomic_compare_exchange_strong(&dev->arrivals.traffic_ns, &last, now_ns) ||
-	    now_ns - last < ARRIVAL_PAUSE_NS)
-		return;
-	pthread_mutex_lock(&dev->arrivals.lock);
-	dev->arrivals.who[dev->arrivals.a.n % ARRIVAL_HISTORY] = (uint8_t)w->id;
-	arrival_note(&dev->arrivals.a, now_ns);
-	pthread_mutex_unlock(&dev->arrivals.lock);
-}
-
-/*
- * The window of the next expected arrival for worker w: from its own history,
- * or while packets stay on their CPU from the device's, if w handled any of
- * the latest arrivals there.
- */
+/* The window of the next expected arrival for worker w: from its own history, or the pool's. */
 static bool expect(struct wg_worker *w, const struct arrival *own, uint64_t now_ns,
                    uint64_t *from_ns, uint64_t *until_ns)
 {
-	struct wg_device *dev = w->dev;
-	struct arrival shared;
-	bool mine = false;
-
-	if (!cpu_local(dev))
+	if (!cpu_local(w->dev))
 		return arrival_expect(own, now_ns, from_ns, until_ns);
-	pthread_mutex_lock(&dev->arrivals.lock);
-	shared = dev->arrivals.a;
-	for (unsigned i = 0; i < ARRIVAL_HISTORY && i < shared.n; i++)
-		mine |= dev->arrivals.who[i] == w->id;
-	pthread_mutex_unlock(&dev->arrivals.lock);
-	return mine && arrival_expect(&shared, now_ns, from_ns, until_ns);
+	return arrival_pool_expect(&w->dev->arrivals, (unsigned)w->id, now_ns, from_ns, until_ns);
 }
 
 /* A timed wake-up came late_ns late: noted where the window came from. */
@@ -104,9 +66,7 @@ static void woke(struct wg_worker *w, struct arrival *own, uint64_t late_ns)
 		arrival_woke(own, late_ns);
 		return;
 	}
-	pthread_mutex_lock(&dev->arrivals.lock);
-	arrival_woke(&dev->arrivals.a, late_ns);
-	pthread_mutex_unlock(&dev->arrivals.lock);
+	arrival_pool_woke(&dev->arrivals, late_ns);
 }
 
 struct contention {
@@ -271,7 +231,7 @@ static void *worker_main(void *arg)
 			if (gap >= ARRIVAL_PAUSE_NS && dev->config.predict)
 				arrival_note(&arrivals, now_ns);
 			if (dev->config.predict)
-				note_shared(w, now_ns);
+				arrival_pool_traffic(&dev->arrivals, (unsigned)w->id, now_ns);
 			gap_ns = (gap_ns * 7 + (gap < GAP_CAP_NS ? gap : GAP_CAP_NS)) / 8;
 			if (gap_ns < DENSE_GAP_NS) {
 				/* Written at most once a millisecond: every worker reads it. */
