@@ -37,7 +37,8 @@
 		createBtn: $("create-btn"), joinForm: $("join-form"), joinId: $("join-id"), joinBtn: $("join-btn"),
 		partyInfo: $("party-info"), partyName: $("party-name"), partyHost: $("party-host"),
 		partyId: $("party-id"), partyCopy: $("party-copy"), partyMembers: $("party-members"),
-		vip: $("vip"), leaveBtn: $("leave-btn"), partyMsg: $("party-msg"),
+		vip: $("vip"), vip6: $("vip6"), vip6Label: $("vip6-label"), vip6Row: $("vip6-row"),
+		leaveBtn: $("leave-btn"), partyMsg: $("party-msg"),
 		peersBody: $("peers").tBodies[0], peersEmpty: $("peers-empty"), pingResult: $("ping-result"),
 		natType: $("nat-type"), natPublic: $("nat-public"), natLocal: $("nat-local"),
 		natStun: $("nat-stun"), natDetected: $("nat-detected"), natDetail: $("nat-detail"),
@@ -346,7 +347,7 @@
 		setText(el.daemonName, s.name);
 		setText(el.version, s.version);
 		renderControl(s.control || {});
-		renderParty(s.party, s.virtual_ip);
+		renderParty(s.party, s.virtual_ip, s.virtual_ip6);
 		setText(el.natType, natName(nat.type));
 		setText(el.natPublic, nat.public_endpoint);
 	}
@@ -360,7 +361,7 @@
 		el.control.className = `control link-${LINKS.has(c.link) ? c.link : "unknown"}`;
 	}
 
-	function renderParty(p, vip) {
+	function renderParty(p, vip, vip6) {
 		el.partyNone.hidden = p != null;
 		el.partyInfo.hidden = p == null;
 		if (p == null)
@@ -370,6 +371,9 @@
 		el.partyHost.hidden = !p.is_host;
 		setText(el.partyMembers, `${plural(p.members, "member")}, ${p.connected} connected`);
 		setText(el.vip, vip);
+		/* none on a machine without IPv6 */
+		el.vip6Label.hidden = el.vip6Row.hidden = !vip6;
+		setText(el.vip6, vip6);
 	}
 
 	/*

@@ -132,6 +132,8 @@ try {
   await waitText(page, "#party-id", new RegExp(party.party.party_id));
   await waitText(page, "#party-name", /^Friday LAN$/);
   await waitText(page, "#vip", new RegExp(`^${party.virtual_ip.replaceAll(".", "\\.")}$`));
+  assert.ok(party.virtual_ip6, "no virtual_ip6 in the status");
+  await waitText(page, "#vip6", new RegExp(`^${party.virtual_ip6}$`));
 
   step("bob joins with the CLI; the page shows him connected, directly");
   cli(cliBob, "party", "join", party.party.party_id);
