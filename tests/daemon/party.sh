@@ -174,6 +174,9 @@ for k in 1 2; do
 done
 ! pings 1 "${VIP[3]}" || fail "player3's old address still answers through the tunnel"
 [ -z "$(vip 3)" ] || fail "player3 kept its virtual IP after leaving"
+left6=$(ip -n "$(lab_host_ns 3)" -6 -o addr show dev lanrage0)
+[ -z "$left6" ] || fail "player3 kept IPv6 addresses after leaving: $left6"
+! pings 1 "$(v6_of "${VIP[3]}" fd4c:5247:6c61::)" || fail "player3's old IPv6 address still answers"
 
 step "player2 is killed (SIGKILL): removed after the stale timeout"
 daemon_kill 2
