@@ -125,6 +125,11 @@ void daemon_set_vip(struct daemon *d, const struct addr *vip)
 		vip6(vip, true, &ll);
 		log_info("%s: virtual IPv6 %s/64, link-local %s", d->cfg.interface,
 		         addr_format_ip(&ula, ip), addr_format_ip(&ll, ip6));
+	} else if (d->ipv6) {
+		/* (IPv6 turned off on the interface, say: the status must not claim it.) */
+		set_vip6(d, vip, false);
+		d->ipv6 = false;
+		log_info("%s: the party is IPv4 only here", d->cfg.interface);
 	}
 	/*
 	 * A game that broadcasts from the wildcard address reaches only the

@@ -2,8 +2,9 @@
 # Local mode, no server anywhere: two lanraged on one LAN share a discovery
 # directory (the seeds' discovery.json) and form a party through it.
 #   create, join, ping both ways over the virtual IPs, both listed, the
-#   status says local; a restart rejoins with the same virtual IP; a leave
-#   reaches the other through the file.
+#   status says local; a member with IPv6 off on lanrage0 is IPv4 only and
+#   says so; a restart rejoins with the same virtual IP; a leave reaches the
+#   other through the file.
 set -euo pipefail
 LANRAGED=$(realpath "$1")
 LANRAGE=$(realpath "$2")
@@ -18,6 +19,9 @@ step "two daemons with no control server, one discovery directory"
 daemon_start 1 alice --discovery-dir "$DISC"
 daemon_start 1b bob --discovery-dir "$DISC"
 [ "$(cli 1 --json status | jq -r .control.mode)" = local ] || fail "not in local mode"
+
+# Bob's machine has IPv6 turned off on lanrage0: his party is IPv4 only, and says so.
+ip netns exec "$(lab_host_ns 1b)" sysctl -qw net.ipv6.conf.lanrage0.disable_ipv6=1
 
 step "alice creates a party in the shared file; bob joins it"
 PARTY=$(cli 1 --json party create "LAN night" | jq -r .party_id)
@@ -34,6 +38,11 @@ wait_for 15 "alice pinging bob" pings 1 "$B"
 wait_for 15 "bob pinging alice" pings 1b "$A"
 [ "$(path_of 1 bob)" = direct ] || fail "alice does not reach bob directly"
 [ "$(member_count 1b)" = 2 ] || fail "bob does not list two members"
+[ "$(cli 1b --json status | jq -r .virtual_ip6)" = null ] ||
+	fail "bob claims an IPv6 address with IPv6 off: $(cli 1b --json status | jq .virtual_ip6)"
+grep -q "the party is IPv4 only here" "$LAB_DIR/d1b.log" || fail "bob's log does not say the party is IPv4 only"
+[[ "$(cli 1 --json status | jq -r .virtual_ip6)" == fd4c:5247:6c61::* ]] ||
+	fail "alice has no IPv6 address: $(cli 1 --json status | jq .virtual_ip6)"
 
 step "alice restarts: she rejoins with the same virtual IP"
 daemon_stop 1
