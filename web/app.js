@@ -297,47 +297,24 @@
 		el.banner.hidden = false;
 	}
 
-	/* Loaders whose own API errors (503: nothing to say yet) stay in their section. */
-	async function loadNat() {
+	/* A section's loader: its own API errors (503: nothing to say yet) stay in its message line. */
+	async function loadSection(path, render, msg) {
 		try {
-			renderNat(await api("GET", "/api/nat"));
-			setMsg(el.natMsg, "");
+			render(await api("GET", path));
 		} catch (e) {
 			if (!(e instanceof ApiError))
 				throw e;
-			setMsg(el.natMsg, e.message, "error");
+			setMsg(msg, e.message, "error");
 		}
 	}
 
-	async function loadSettings() {
-		try {
-			renderSettings(await api("GET", "/api/settings"));
-		} catch (e) {
-			if (!(e instanceof ApiError))
-				throw e;
-			setMsg(el.settingsMsg, e.message, "error");
-		}
-	}
-
-	async function loadFavorites() {
-		try {
-			renderFavorites(await api("GET", "/api/favorites"));
-		} catch (e) {
-			if (!(e instanceof ApiError))
-				throw e;
-			setMsg(el.favMsg, e.message, "error");
-		}
-	}
-
-	async function loadProfiles() {
-		try {
-			renderProfiles(await api("GET", "/api/game-profiles"));
-		} catch (e) {
-			if (!(e instanceof ApiError))
-				throw e;
-			setMsg(el.profMsg, e.message, "error");
-		}
-	}
+	const loadNat = () => loadSection("/api/nat", (n) => {
+		renderNat(n);
+		setMsg(el.natMsg, "");
+	}, el.natMsg);
+	const loadSettings = () => loadSection("/api/settings", renderSettings, el.settingsMsg);
+	const loadFavorites = () => loadSection("/api/favorites", renderFavorites, el.favMsg);
+	const loadProfiles = () => loadSection("/api/game-profiles", renderProfiles, el.profMsg);
 
 	/* ---- rendering ---- */
 

@@ -52,13 +52,13 @@ static char *item_path(const char *prefix, const char *name)
 	return p;
 }
 
-/* GET path; the array under key, or NULL with *rc set (printed). */
+/* GET path; the answer, holding an array under key, or NULL with *rc set (printed). */
 static json_t *get_list(struct client *c, const char *path, const char *key, int *rc)
 {
 	json_t *r = NULL;
 
 	*rc = client_call(c, "GET", path, NULL, CLIENT_TIMEOUT_MS, &r);
-	if (*rc != EXIT_OK || client_print_raw(c)) {
+	if (*rc != EXIT_OK) {
 		json_decref(r);
 		return NULL;
 	}
@@ -111,22 +111,33 @@ static void print_table(const json_t *list, const char *const *keys, const char 
 	}
 }
 
+/* The list under key at path as a table of n columns (or as it came, with --json). */
+static int list_table(struct client *c, const char *path, const char *key, const char *const *keys,
+                      const char *const *heads, int n, const char *empty)
+{
+	int rc;
+	json_t *r = get_list(c, path, key, &rc);
+	const json_t *list = json_object_get(r, key);
+
+	if (!r || client_print_raw(c)) {
+		json_decref(r);
+		return rc;
+	}
+	if (json_array_size(list) == 0)
+		printf("%s\n", empty);
+	else
+		print_table(list, keys, heads, n);
+	json_decref(r);
+	return EXIT_OK;
+}
+
 static int list_favorites(struct client *c)
 {
 	static const char *const keys[] = { "server_id", "name", "game", "address" };
 	static const char *const heads[] = { "ID", "NAME", "GAME", "ADDRESS" };
-	int rc;
-	json_t *r = get_list(c, "/api/favorites", "favorites", &rc);
-	const json_t *list = json_object_get(r, "favorites");
 
-	if (!r)
-		return rc;
-	if (json_array_size(list) == 0)
-		printf("No favourite servers yet (lanrage favorites add NAME ADDRESS [GAME]).\n");
-	else
-		print_table(list, keys, heads, 4);
-	json_decref(r);
-	return EXIT_OK;
+	return list_table(c, "/api/favorites", "favorites", keys, heads, 4,
+	                  "No favourite servers yet (lanrage favorites add NAME ADDRESS [GAME]).");
 }
 
 static int add_favorite(struct client *c, const char *name, const char *address, const char *game)
@@ -182,32 +193,20 @@ static int list_profiles(struct client *c)
 {
 	static const char *const keys[] = { "name", "game", "updated_at" };
 	static const char *const heads[] = { "NAME", "GAME", "UPDATED" };
-	int rc;
-	json_t *r = get_list(c, "/api/game-profiles", "profiles", &rc);
-	const json_t *list = json_object_get(r, "profiles");
 
-	if (!r)
-		return rc;
-	if (json_array_size(list) == 0)
-		printf("No game profiles yet (lanrage profiles set NAME JSON-OBJECT [GAME]).\n");
-	else
-		print_table(list, keys, heads, 3);
-	json_decref(r);
-	return EXIT_OK;
+	return list_table(c, "/api/game-profiles", "profiles", keys, heads, 3,
+	                  "No game profiles yet (lanrage profiles set NAME JSON-OBJECT [GAME]).");
 }
 
 static int show_profile(struct client *c, const char *name)
 {
-	bool raw = c->json;
 	const json_t *item, *found = NULL;
+	bool raw = c->json; /* --json: the whole item, not the list that came */
 	size_t i;
 	int rc;
-	json_t *r;
+	json_t *r = get_list(c, "/api/game-profiles", "profiles", &rc);
 	char *text;
 
-	c->json = false; /* the list is not what was asked for: one profile is */
-	r = get_list(c, "/api/game-profiles", "profiles", &rc);
-	c->json = raw;
 	if (!r)
 		return rc;
 	json_array_foreach(json_object_get(r, "profiles"), i, item)

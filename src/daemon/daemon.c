@@ -62,8 +62,7 @@ static void route_here(struct daemon *d, const struct prefix *p, const struct ad
 		          prefix_format(p, buf), strerror(-ret));
 }
 
-/* The IPv6 address of vip (IPv4), unique-local or link-local (ipam_v6_of). */
-static void vip6(const struct addr *vip, bool link_local, struct addr *out)
+void daemon_vip6(const struct addr *vip, bool link_local, struct addr *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->in6.sin6_family = AF_INET6;
@@ -80,7 +79,7 @@ static bool set_vip6(struct daemon *d, const struct addr *vip, bool add)
 		struct addr a;
 		int ret;
 
-		vip6(vip, ll, &a);
+		daemon_vip6(vip, ll, &a);
 		ret = add ? iface_add_address(d->cfg.interface, &a, 64)
 		          : iface_del_address(d->cfg.interface, &a, 64);
 		if (ret < 0) {
@@ -121,8 +120,8 @@ void daemon_set_vip(struct daemon *d, const struct addr *vip)
 	if (d->ipv6 && set_vip6(d, vip, true)) {
 		struct addr ula, ll;
 
-		vip6(vip, false, &ula);
-		vip6(vip, true, &ll);
+		daemon_vip6(vip, false, &ula);
+		daemon_vip6(vip, true, &ll);
 		log_info("%s: virtual IPv6 %s/64, link-local %s", d->cfg.interface,
 		         addr_format_ip(&ula, ip), addr_format_ip(&ll, ip6));
 	} else if (d->ipv6) {

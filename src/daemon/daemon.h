@@ -93,6 +93,8 @@ const char *daemon_mode(const struct daemon *d);
 const char *daemon_where(const struct daemon *d);
 /* Puts the virtual IP on the interface (replacing the old one); unset removes it. */
 void daemon_set_vip(struct daemon *d, const struct addr *vip);
+/* The IPv6 address derived from vip (IPv4): unique-local or link-local (ipam_v6_of). */
+void daemon_vip6(const struct addr *vip, bool link_local, struct addr *out);
 /* Refreshes our description (name, endpoints, NAT type) and publishes changes to the party. */
 void daemon_update_self(struct daemon *d);
 

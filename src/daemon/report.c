@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control/ipam.h"
 #include "daemon/api.h"
 #include "daemon/daemon.h"
 #include "daemon/partymgr.h"
@@ -27,6 +26,7 @@ json_t *report_status(void *ctx)
 {
 	struct daemon *d = ctx;
 	char buf[ADDR_STRLEN];
+	struct addr v6;
 	json_t *o = json_object(), *iface = json_object(), *ctl = json_object(),
 	       *nat = json_object();
 
@@ -35,15 +35,10 @@ json_t *report_status(void *ctx)
 	json_object_set_new(o, "name", json_string(d->self.name));
 	json_object_set_new(o, "public_key", json_string(d->id.public_b64));
 	json_object_set_new(o, "virtual_ip", report_vip_json(&d->vip_on_iface));
-	json_object_set_new(o, "virtual_ip6", json_null());
-	if (d->ipv6 && addr_is_set(&d->vip_on_iface)) {
-		struct in6_addr v6;
-		char text[INET6_ADDRSTRLEN];
-
-		ipam_v6_of(d->vip_on_iface.in4.sin_addr, false, &v6);
-		if (inet_ntop(AF_INET6, &v6, text, sizeof(text)))
-			json_object_set_new(o, "virtual_ip6", json_string(text));
-	}
+	addr_clear(&v6);
+	if (d->ipv6 && addr_is_set(&d->vip_on_iface))
+		daemon_vip6(&d->vip_on_iface, false, &v6);
+	json_object_set_new(o, "virtual_ip6", report_vip_json(&v6));
 	json_object_set_new(iface, "name", json_string(d->cfg.interface));
 	json_object_set_new(iface, "mtu", json_integer(d->cfg.mtu));
 	json_object_set_new(iface, "listen_port", json_integer(wg_device_port(d->dev)));

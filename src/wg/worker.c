@@ -60,13 +60,10 @@ static bool expect(struct wg_worker *w, const struct arrival *own, uint64_t now_
 /* A timed wake-up came late_ns late: noted where the window came from. */
 static void woke(struct wg_worker *w, struct arrival *own, uint64_t late_ns)
 {
-	struct wg_device *dev = w->dev;
-
-	if (!cpu_local(dev)) {
+	if (cpu_local(w->dev))
+		arrival_pool_woke(&w->dev->arrivals, late_ns);
+	else
 		arrival_woke(own, late_ns);
-		return;
-	}
-	arrival_pool_woke(&dev->arrivals, late_ns);
 }
 
 struct contention {
@@ -230,7 +227,8 @@ static void *worker_main(void *arg)
 			/* Traffic resuming after a pause, whether polling or asleep meanwhile. */
 			if (gap >= ARRIVAL_PAUSE_NS && dev->config.predict)
 				arrival_note(&arrivals, now_ns);
-			if (dev->config.predict)
+			/* The pool serves only CPU-local mode: dense traffic never touches it. */
+			if (dev->config.predict && cpu_local(dev))
 				arrival_pool_traffic(&dev->arrivals, (unsigned)w->id, now_ns);
 			gap_ns = (gap_ns * 7 + (gap < GAP_CAP_NS ? gap : GAP_CAP_NS)) / 8;
 			if (gap_ns < DENSE_GAP_NS) {
@@ -240,8 +238,7 @@ static void *worker_main(void *arg)
 				        DENSE_GAP_NS)
 					atomic_store_explicit(&dev->dense_ns, now_ns,
 					                      memory_order_relaxed);
-				if (atomic_load_explicit(&dev->steer_mode, memory_order_relaxed) ==
-				    WG_STEER_LOCAL)
+				if (cpu_local(dev))
 					steer_switch(dev, false);
 			}
 			traffic_ns = active_ns = now_ns;
