@@ -40,7 +40,7 @@
 		vip: $("vip"), vip6: $("vip6"), vip6Label: $("vip6-label"), vip6Row: $("vip6-row"),
 		leaveBtn: $("leave-btn"), partyMsg: $("party-msg"),
 		peersBody: $("peers").tBodies[0], peersEmpty: $("peers-empty"), pingResult: $("ping-result"),
-		natType: $("nat-type"), natPublic: $("nat-public"), natLocal: $("nat-local"),
+		natType: $("nat-type"), natPublic: $("nat-public"), natGlobal: $("nat-global"), natLocal: $("nat-local"),
 		natStun: $("nat-stun"), natDetected: $("nat-detected"), natDetail: $("nat-detail"),
 		natMsg: $("nat-msg"),
 		settingsBody: $("settings").tBodies[0], settingsMsg: $("settings-msg"),
@@ -327,6 +327,7 @@
 		renderParty(s.party, s.virtual_ip, s.virtual_ip6);
 		setText(el.natType, natName(nat.type));
 		setText(el.natPublic, nat.public_endpoint);
+		setText(el.natGlobal, nat.global_endpoint || "none");
 	}
 
 	function renderControl(c) {
@@ -444,6 +445,7 @@
 	function renderNat(n) {
 		setText(el.natType, natName(n.type));
 		setText(el.natPublic, n.public_endpoint);
+		setText(el.natGlobal, n.global_endpoint || "none");
 		setText(el.natLocal, list(n.local_endpoints));
 		setText(el.natStun, list(n.stun_servers));
 		setText(el.natDetected, n.detected_at ? `${new Date(n.detected_at).toLocaleString()} (${ago(n.detected_at)})` : "not yet");

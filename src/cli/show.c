@@ -60,8 +60,11 @@ int show_status(struct client *c, int argc, char **argv)
 	if (json_string_value(json_object_get(ctl, "detail")) &&
 	    *json_string_value(json_object_get(ctl, "detail")))
 		printf(" (%s)", str(ctl, "detail", ""));
-	printf("\n  NAT:         %s, public %s\n", str(nat, "type", "unknown"),
+	printf("\n  NAT:         %s, public %s", str(nat, "type", "unknown"),
 	       str(nat, "public_endpoint", "unknown"));
+	if (json_string_value(json_object_get(nat, "global_endpoint")))
+		printf(", IPv6 %s", str(nat, "global_endpoint", "-"));
+	printf("\n");
 	if (json_is_object(party))
 		printf("  party:       \"%s\" %s, host: %s, %lld members, %lld connected\n",
 		       str(party, "name", "?"), str(party, "party_id", "?"),
@@ -244,6 +247,7 @@ int show_nat(struct client *c, int argc, char **argv)
 	}
 	printf("%-17s%s\n", "NAT type:", str(r, "type", "unknown"));
 	printf("%-17s%s\n", "public endpoint:", str(r, "public_endpoint", "unknown"));
+	printf("%-17s%s\n", "IPv6 endpoint:", str(r, "global_endpoint", "none"));
 	print_list("local endpoints:", json_object_get(r, "local_endpoints"));
 	print_list("STUN servers:", json_object_get(r, "stun_servers"));
 	printf("%-17s%s\n", "detected at:", str(r, "detected_at", "not yet"));

@@ -359,6 +359,16 @@ static json_t *self_json(const struct peer_info *self, bool update)
 		json_object_set_new(o, "local_port",
 		                    json_integer(addr_port(&self->local_endpoint)));
 	}
+	if (addr_is_set(&self->global_endpoint)) {
+		json_object_set_new(o, "global_ip",
+		                    json_string(addr_format_ip(&self->global_endpoint, ip)));
+		json_object_set_new(o, "global_port",
+		                    json_integer(addr_port(&self->global_endpoint)));
+	} else if (update) {
+		/* Gone (another network): null clears what the server holds. */
+		json_object_set_new(o, "global_ip", json_null());
+		json_object_set_new(o, "global_port", json_null());
+	}
 	return o;
 }
 

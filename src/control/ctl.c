@@ -31,6 +31,7 @@ bool ctl_party_same_member(const struct peer_info *a, const struct peer_info *b)
 	       key_equal(a->public_key, b->public_key) && a->nat_type == b->nat_type &&
 	       addr_equal(&a->public_endpoint, &b->public_endpoint) &&
 	       addr_equal(&a->local_endpoint, &b->local_endpoint) &&
+	       addr_equal(&a->global_endpoint, &b->global_endpoint) &&
 	       addr_equal(&a->virtual_ip, &b->virtual_ip);
 }
 

@@ -278,6 +278,7 @@ static void take_description(struct ctl_local *l, const struct peer_info *self)
 	l->self.nat_type = self->nat_type;
 	l->self.public_endpoint = self->public_endpoint;
 	l->self.local_endpoint = self->local_endpoint;
+	l->self.global_endpoint = self->global_endpoint;
 }
 
 static int start_op(struct ctl_local *l, enum local_state state, const struct peer_info *self,

@@ -560,12 +560,14 @@ static bool take_description(struct ctl_remote *r, const struct peer_info *self)
 	bool changed = strcmp(r->self.name, self->name) != 0 ||
 	               r->self.nat_type != self->nat_type ||
 	               !addr_equal(&r->self.public_endpoint, &self->public_endpoint) ||
-	               !addr_equal(&r->self.local_endpoint, &self->local_endpoint);
+	               !addr_equal(&r->self.local_endpoint, &self->local_endpoint) ||
+	               !addr_equal(&r->self.global_endpoint, &self->global_endpoint);
 
 	snprintf(r->self.name, sizeof(r->self.name), "%s", self->name);
 	r->self.nat_type = self->nat_type;
 	r->self.public_endpoint = self->public_endpoint;
 	r->self.local_endpoint = self->local_endpoint;
+	r->self.global_endpoint = self->global_endpoint;
 	return changed;
 }
 

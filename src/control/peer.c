@@ -68,8 +68,13 @@ bool peer_info_validate(const struct peer_info *p, char *err)
 		err_set(err, "field 'nat_type': unknown NAT type");
 		return false;
 	}
+	if (addr_is_set(&p->global_endpoint) && !addr_is_global6(&p->global_endpoint)) {
+		err_set(err, "field 'global_ip': not an IPv6 global unicast address (2000::/3)");
+		return false;
+	}
 	return endpoint_valid(&p->public_endpoint, "public_port", err) &&
-	       endpoint_valid(&p->local_endpoint, "local_port", err);
+	       endpoint_valid(&p->local_endpoint, "local_port", err) &&
+	       endpoint_valid(&p->global_endpoint, "global_port", err);
 }
 
 static json_t *json_ip_or_null(const struct addr *a)
@@ -97,13 +102,15 @@ json_t *peer_info_to_json(const struct peer_info *p)
 
 	key_to_base64(key, p->public_key);
 	return json_pack(
-	    "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "peer_id", p->id, "name",
-	    p->name, "public_key", key, "nat_type", nat_type_name(p->nat_type), "public_ip",
+	    "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "peer_id", p->id,
+	    "name", p->name, "public_key", key, "nat_type", nat_type_name(p->nat_type), "public_ip",
 	    json_ip_or_null(&p->public_endpoint), "public_port",
 	    json_port_or_null(&p->public_endpoint), "local_ip", json_ip_or_null(&p->local_endpoint),
-	    "local_port", json_port_or_null(&p->local_endpoint), "virtual_ip",
-	    json_ip_or_null(&p->virtual_ip), "joined_at", json_time_or_null(p->joined_at_ms),
-	    "last_seen", json_time_or_null(p->last_seen_ms));
+	    "local_port", json_port_or_null(&p->local_endpoint), "global_ip",
+	    json_ip_or_null(&p->global_endpoint), "global_port",
+	    json_port_or_null(&p->global_endpoint), "virtual_ip", json_ip_or_null(&p->virtual_ip),
+	    "joined_at", json_time_or_null(p->joined_at_ms), "last_seen",
+	    json_time_or_null(p->last_seen_ms));
 }
 
 /* An "ip" and "port" field pair: both present or both absent. */
@@ -173,7 +180,8 @@ bool peer_info_from_json(struct peer_info *p, const json_t *obj, char *err)
 		return false;
 	}
 	if (!endpoint_from_json(&p->public_endpoint, obj, "public_ip", "public_port", err) ||
-	    !endpoint_from_json(&p->local_endpoint, obj, "local_ip", "local_port", err))
+	    !endpoint_from_json(&p->local_endpoint, obj, "local_ip", "local_port", err) ||
+	    !endpoint_from_json(&p->global_endpoint, obj, "global_ip", "global_port", err))
 		return false;
 	if (!jsonx_get_str(obj, "virtual_ip", vip, sizeof(vip), false, &present, err))
 		return false;

@@ -24,7 +24,8 @@ struct peer_info {
 	enum nat_type nat_type;
 	struct addr public_endpoint;
 	struct addr local_endpoint;
-	struct addr virtual_ip; /* port 0 */
+	struct addr global_endpoint; /* an IPv6 global address of its own (addr_is_global6) */
+	struct addr virtual_ip;      /* port 0 */
 	int64_t joined_at_ms;
 	int64_t last_seen_ms;
 };
@@ -43,7 +44,8 @@ bool peer_info_validate(const struct peer_info *p, char *err) WARN_UNUSED;
 
 /*
  * JSON form, with the seeds' field names: peer_id, name, public_key (base64),
- * nat_type, public_ip, public_port, local_ip, local_port, virtual_ip,
+ * nat_type, public_ip, public_port, local_ip, local_port, global_ip,
+ * global_port (ours: no such field in the seeds), virtual_ip,
  * joined_at, last_seen (ISO 8601 UTC); unknown values are null.
  */
 json_t *peer_info_to_json(const struct peer_info *p);

@@ -284,6 +284,16 @@ static bool set_lan_broadcast(struct daemon_config *cfg, const char *v, char *er
 	return true;
 }
 
+static bool set_ipv6_paths(struct daemon_config *cfg, const char *v, char *err)
+{
+	if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+		err_set(err, "`%.64s' is not on or off", v);
+		return false;
+	}
+	cfg->ipv6_paths = v[1] == 'n';
+	return true;
+}
+
 static bool set_relay(struct daemon_config *cfg, const char *v, char *err)
 {
 	if (!relay_mode_parse(v, &cfg->relay)) {
@@ -469,6 +479,9 @@ static const struct key_def {
 	[CONFIG_LAN_MULTICAST] = { "lan_multicast", "GROUP,...",
 	                           "multicast groups routed to the party (lan_broadcast = all)",
 	                           false, set_lan_multicast },
+	[CONFIG_IPV6_PATHS] = { "ipv6_paths", "on|off",
+	                        "offer our IPv6 global address, try the others'", false,
+	                        set_ipv6_paths },
 };
 
 const char *config_key_name(enum config_key k)
@@ -549,6 +562,9 @@ const char *config_get(const struct daemon_config *cfg, enum config_key k, char 
 		break;
 	case CONFIG_LAN_MULTICAST:
 		get_lan_multicast(cfg, out, outsz);
+		break;
+	case CONFIG_IPV6_PATHS:
+		snprintf(out, outsz, "%s", cfg->ipv6_paths ? "on" : "off");
 		break;
 	default:
 		snprintf(out, outsz, "%s", "");
@@ -646,6 +662,7 @@ void config_default(struct daemon_config *cfg)
 	cfg->keepalive_sec = 25;
 	cfg->relay = RELAY_AUTO;
 	cfg->lan_broadcast = LAN_BROADCAST_ALL;
+	cfg->ipv6_paths = true;
 	/* Minecraft (Java edition) announces LAN worlds to 224.0.2.60:4445. */
 	cfg->lan_multicast[0] =
 	    (struct prefix){ .family = AF_INET, .len = 32, .v4 = { .s_addr = htonl(0xE000023Cu) } };

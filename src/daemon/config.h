@@ -55,6 +55,7 @@ enum config_key {
 	CONFIG_LOG_LEVEL,
 	CONFIG_LAN_BROADCAST,
 	CONFIG_LAN_MULTICAST,
+	CONFIG_IPV6_PATHS,
 	CONFIG_KEY_COUNT
 };
 
@@ -98,6 +99,7 @@ struct daemon_config {
 	 */
 	struct prefix lan_multicast[CONFIG_MCAST_MAX];
 	int n_lan_multicast;
+	bool ipv6_paths; /* ipv6_paths: on (offer our IPv6 global address, try the others') */
 	uint8_t source[CONFIG_KEY_COUNT]; /* enum config_source of each key */
 };
 

@@ -166,6 +166,12 @@ static void on_path(void *ctx, const struct path_peer *p)
 		apply_path(cm, c);
 }
 
+/* Whether both ends have an IPv6 global address: a direct path with no NAT to punch. */
+static bool both_global(const struct conn_manager *cm, const struct conn *c)
+{
+	return addr_is_set(&c->global_ep) && addr_is_set(&cm->self_global);
+}
+
 /* The member's candidates: its addresses (unless relay-only), and a relay when it needs one. */
 static size_t candidates(struct conn_manager *cm, struct conn *c, struct endpoint *eps,
                          enum cand_kind *kinds)
@@ -181,6 +187,11 @@ static size_t candidates(struct conn_manager *cm, struct conn *c, struct endpoin
 			endpoint_from_addr(&eps[n], &c->public_ep);
 			kinds[n++] = CAND_REFLEXIVE;
 		}
+		/* Only if we have one too: a host without IPv6 cannot reach it. */
+		if (both_global(cm, c)) {
+			endpoint_from_addr(&eps[n], &c->global_ep);
+			kinds[n++] = CAND_GLOBAL;
+		}
 	}
 	if (c->wants_relay && cm->relays) {
 		size_t m = relays_endpoints_for(cm->relays, c, &eps[n], 2);
@@ -194,8 +205,8 @@ static size_t candidates(struct conn_manager *cm, struct conn *c, struct endpoin
 /* Whether the candidate list differs from what probing has (the kinds we give it). */
 static void update_candidates(struct conn_manager *cm, struct conn *c, bool force)
 {
-	struct endpoint eps[4];
-	enum cand_kind kinds[4];
+	struct endpoint eps[5];
+	enum cand_kind kinds[5];
 	size_t n = candidates(cm, c, eps, kinds);
 	const struct path_peer *p;
 	bool same = true;
@@ -210,10 +221,19 @@ static void update_candidates(struct conn_manager *cm, struct conn *c, bool forc
 			found = endpoint_equal(&p->cand[j].ep, &eps[i]);
 		same = found;
 	}
+	/* An address withdrawn is a change too (learned and relayed candidates stay anyway). */
+	for (size_t j = 0; j < p->n_cand && same; j++) {
+		bool found =
+		    p->cand[j].kind == CAND_PEER_REFLEXIVE || p->cand[j].kind == CAND_RELAY;
+
+		for (size_t i = 0; i < n && !found; i++)
+			found = endpoint_equal(&p->cand[j].ep, &eps[i]);
+		same = found;
+	}
 	if (same && !force)
 		return;
 	if (log_get_level() >= LL_DEBUG) {
-		char list[4 * (ENDPOINT_STRLEN + 16)] = "", buf[ENDPOINT_STRLEN];
+		char list[5 * (ENDPOINT_STRLEN + 16)] = "", buf[ENDPOINT_STRLEN];
 
 		for (size_t i = 0; i < n; i++)
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s (%s)",
@@ -267,10 +287,11 @@ static bool setup(struct conn_manager *cm, struct conn *c, uint64_t now_ns)
 	endpoint_clear(&c->applied);
 	c->state = CONN_CONNECTING;
 	c->state_since_ns = now_ns;
+	/* With IPv6 on both sides no NAT is in the way: the relay only if that fails too. */
 	c->wants_relay =
 	    cm->cfg.relay == RELAY_ALWAYS ||
 	    (cm->cfg.relay == RELAY_AUTO && !nat_type_can_punch(cm->self_nat, c->nat) &&
-	     cm->self_nat != NAT_UNKNOWN && c->nat != NAT_UNKNOWN);
+	     cm->self_nat != NAT_UNKNOWN && c->nat != NAT_UNKNOWN && !both_global(cm, c));
 	update_candidates(cm, c, true);
 	return true;
 }
@@ -422,6 +443,17 @@ void conn_set_self_nat(struct conn_manager *cm, enum nat_type nat)
 	cm->self_nat = nat;
 }
 
+void conn_set_self_global(struct conn_manager *cm, const struct addr *global)
+{
+	if (addr_equal(&cm->self_global, global))
+		return;
+	cm->self_global = *global;
+	for (size_t i = 0; i < cm->max_conns; i++) {
+		if (cm->conns[i].active)
+			update_candidates(cm, &cm->conns[i], true);
+	}
+}
+
 struct conn *conn_find(struct conn_manager *cm, const char *peer_id)
 {
 	for (size_t i = 0; i < cm->max_conns; i++) {
@@ -498,6 +530,7 @@ bool conn_upsert(struct conn_manager *cm, const struct peer_info *m)
 	c->nat = m->nat_type;
 	c->public_ep = m->public_endpoint;
 	c->local_ep = m->local_endpoint;
+	c->global_ep = m->global_endpoint;
 	c->vip = m->virtual_ip;
 	if (fresh) {
 		char ip[ADDR_STRLEN];

@@ -63,9 +63,10 @@ struct conn {
 	wg_key pub;
 	struct addr vip;
 	enum nat_type nat;
-	struct addr public_ep, local_ep; /* the member's candidates, as the control plane says */
-	int path;                        /* index in the path table; -1 while torn down */
-	struct wg_peer *wg;              /* NULL while torn down */
+	/* The member's candidates, as the control plane says. */
+	struct addr public_ep, local_ep, global_ep;
+	int path;           /* index in the path table; -1 while torn down */
+	struct wg_peer *wg; /* NULL while torn down */
 	enum conn_state state;
 	uint64_t state_since_ns;
 	uint64_t attempt_ns;       /* when the current attempt started */
@@ -89,6 +90,7 @@ struct conn_manager {
 	size_t max_conns;
 	struct relays *relays; /* may be NULL: no relays (local mode) */
 	enum nat_type self_nat;
+	struct addr self_global; /* our IPv6 global endpoint, if any */
 	uint64_t next_trav_ns;
 };
 
@@ -115,6 +117,8 @@ size_t conn_count(const struct conn_manager *cm, bool connected_only);
 
 /* Our own NAT type, for the relay decision. */
 void conn_set_self_nat(struct conn_manager *cm, enum nat_type nat);
+/* Our IPv6 global endpoint (unset: none): members' IPv6 candidates are probed only with one. */
+void conn_set_self_global(struct conn_manager *cm, const struct addr *global);
 
 /* A datagram the data plane handed over (STUN, probes, relay control); control thread. */
 void conn_input(struct conn_manager *cm, const uint8_t *data, size_t len,

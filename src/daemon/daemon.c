@@ -19,6 +19,7 @@
 #include "daemon/ping.h"
 #include "daemon/relays.h"
 #include "nat/ifaddr.h"
+#include "nat/ifwatch.h"
 #include "tun/iface.h"
 #include "tun/tun.h"
 #include "util/be.h"
@@ -33,6 +34,7 @@
 enum {
 	MAX_MEMBERS = 256,
 	NAT_REFRESH_SEC = 300,
+	ADDR_SETTLE_MS = 300, /* after the last address change of a burst */
 };
 bool daemon_in_party(const struct daemon *d)
 {
@@ -165,6 +167,28 @@ static void find_local_endpoint(struct daemon *d, struct addr *out)
 	}
 }
 
+/*
+ * Our first IPv6 global unicast address (2000::/3), with the WireGuard port:
+ * with IPv6 on both ends no NAT stands between two members, only firewalls
+ * that let replies in, which probing from both sides at once opens.  The
+ * party's own addresses (unique-local) are not global.
+ */
+static void find_global_endpoint(struct daemon *d, struct addr *out)
+{
+	struct addr addrs[16];
+	int n = ifaddr_list(addrs, 16, AF_INET6, false, wg_device_port(d->dev));
+
+	addr_clear(out);
+	if (!d->cfg.ipv6_paths)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (addr_is_global6(&addrs[i])) {
+			*out = addrs[i];
+			return;
+		}
+	}
+}
+
 /* Refreshes self; tells the party when something others need changed. */
 void daemon_update_self(struct daemon *d)
 {
@@ -172,6 +196,8 @@ void daemon_update_self(struct daemon *d)
 
 	snprintf(d->self.name, sizeof(d->self.name), "%s", d->cfg.peer_name);
 	find_local_endpoint(d, &d->self.local_endpoint);
+	find_global_endpoint(d, &d->self.global_endpoint);
+	conn_set_self_global(&d->cm, &d->self.global_endpoint);
 	if (d->nat_done) {
 		d->self.nat_type = d->nat.type;
 		d->self.public_endpoint = d->nat.mapped;
@@ -180,7 +206,8 @@ void daemon_update_self(struct daemon *d)
 		return;
 	if (strcmp(before.name, d->self.name) != 0 || before.nat_type != d->self.nat_type ||
 	    !addr_equal(&before.public_endpoint, &d->self.public_endpoint) ||
-	    !addr_equal(&before.local_endpoint, &d->self.local_endpoint)) {
+	    !addr_equal(&before.local_endpoint, &d->self.local_endpoint) ||
+	    !addr_equal(&before.global_endpoint, &d->self.global_endpoint)) {
 		int ret = d->ctl->ops->update_self(d->ctl, &d->self);
 
 		if (ret < 0)
@@ -247,6 +274,48 @@ static void on_nat_timer(evutil_socket_t fd, short what, void *arg)
 	start_nat_discovery(d);
 	daemon_update_self(d);
 	evtimer_add(d->nat_ev, &tv);
+}
+
+/* Addresses came or went: once the burst is over (an address and its routes come together),
+ * describe ourselves afresh, and find the NAT again if our way out may have changed. */
+static void on_addr_settled(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct peer_info before = d->self;
+
+	(void)fd;
+	(void)what;
+	daemon_update_self(d);
+	if (!addr_equal(&before.local_endpoint, &d->self.local_endpoint)) {
+		log_info("our local address changed: finding our NAT type again");
+		start_nat_discovery(d);
+	}
+}
+
+static void on_addr_change(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval settle = { 0, ADDR_SETTLE_MS * 1000 };
+
+	(void)what;
+	if (ifwatch_drain(fd))
+		evtimer_add(d->addr_settle_ev, &settle);
+}
+
+/* Watches our addresses; without it (no rtnetlink) they are read every NAT_REFRESH_SEC. */
+static void watch_addresses(struct daemon *d, struct event_base *base)
+{
+	d->addr_fd = ifwatch_open();
+	if (d->addr_fd < 0) {
+		log_info("address changes will be noticed within %d s only: %s", NAT_REFRESH_SEC,
+		         strerror(-d->addr_fd));
+		return;
+	}
+	d->addr_ev = event_new(base, d->addr_fd, EV_READ | EV_PERSIST, on_addr_change, d);
+	d->addr_settle_ev = evtimer_new(base, on_addr_settled, d);
+	if (!d->addr_ev || !d->addr_settle_ev || event_add(d->addr_ev, NULL) < 0)
+		log_info("address changes will be noticed within %d s only: out of memory",
+		         NAT_REFRESH_SEC);
 }
 
 /* STUN servers: configured, or the control server's host on port 3478. */
@@ -465,6 +534,7 @@ int daemon_start(struct daemon *d, struct event_base *base, const struct daemon_
 	int ret;
 
 	memset(d, 0, sizeof(*d));
+	d->addr_fd = -1;
 	be.ctx = d;
 	d->base = base;
 	d->cfg = *cfg;
@@ -562,6 +632,7 @@ int daemon_start(struct daemon *d, struct event_base *base, const struct daemon_
 		return -ENOMEM;
 	}
 	choose_stun(d);
+	watch_addresses(d, base);
 	daemon_update_self(d);
 	on_nat_timer(-1, 0, d);
 
@@ -600,6 +671,12 @@ void daemon_stop(struct daemon *d)
 	partymgr_clear(d);
 	if (d->nat_ev)
 		event_free(d->nat_ev);
+	if (d->addr_ev)
+		event_free(d->addr_ev);
+	if (d->addr_settle_ev)
+		event_free(d->addr_settle_ev);
+	if (d->addr_fd >= 0)
+		close(d->addr_fd);
 	ipc_destroy(d->ipc);
 	wg_device_destroy(d->dev);
 	state_store_close(&d->state);

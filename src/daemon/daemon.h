@@ -71,6 +71,9 @@ struct daemon {
 	int n_stun;
 	struct event *nat_ev;
 	uint64_t moved_at_ns; /* the last rediscovery a relay's report started */
+	/* Our addresses changing: rtnetlink (ifwatch), then a short wait for the burst to end. */
+	int addr_fd;
+	struct event *addr_ev, *addr_settle_ev;
 
 	struct event *sigint, *sigterm;
 	int exit_code;

@@ -22,10 +22,17 @@ json_t *report_vip_json(const struct addr *vip)
 	return addr_is_set(vip) ? json_string(addr_format_ip(vip, ip)) : json_null();
 }
 
+/* "ip:port" ("[ip]:port" for IPv6), or null when unset. */
+static json_t *addr_json(const struct addr *a)
+{
+	char buf[ADDR_STRLEN];
+
+	return addr_is_set(a) ? json_string(addr_format(a, buf)) : json_null();
+}
+
 json_t *report_status(void *ctx)
 {
 	struct daemon *d = ctx;
-	char buf[ADDR_STRLEN];
 	struct addr v6;
 	json_t *o = json_object(), *iface = json_object(), *ctl = json_object(),
 	       *nat = json_object();
@@ -50,17 +57,14 @@ json_t *report_status(void *ctx)
 	json_object_set_new(o, "control", ctl);
 	json_object_set_new(o, "party", partymgr_party_json(d));
 	json_object_set_new(nat, "type", json_string(nat_type_name(d->self.nat_type)));
-	json_object_set_new(nat, "public_endpoint",
-	                    addr_is_set(&d->self.public_endpoint)
-	                        ? json_string(addr_format(&d->self.public_endpoint, buf))
-	                        : json_null());
+	json_object_set_new(nat, "public_endpoint", addr_json(&d->self.public_endpoint));
+	json_object_set_new(nat, "global_endpoint", addr_json(&d->self.global_endpoint));
 	json_object_set_new(o, "nat", nat);
 	return o;
 }
 
 static json_t *self_json(struct daemon *d)
 {
-	char buf[ADDR_STRLEN];
 	json_t *o = json_object();
 
 	json_object_set_new(o, "peer_id", json_string(d->id.peer_id));
@@ -69,10 +73,7 @@ static json_t *self_json(struct daemon *d)
 	json_object_set_new(o, "self", json_true());
 	json_object_set_new(o, "state", json_string("self"));
 	json_object_set_new(o, "path", json_string("none"));
-	json_object_set_new(o, "endpoint",
-	                    addr_is_set(&d->self.public_endpoint)
-	                        ? json_string(addr_format(&d->self.public_endpoint, buf))
-	                        : json_null());
+	json_object_set_new(o, "endpoint", addr_json(&d->self.public_endpoint));
 	json_object_set_new(o, "relay", json_null());
 	json_object_set_new(o, "rtt_ms", json_null());
 	json_object_set_new(o, "nat_type", json_string(nat_type_name(d->self.nat_type)));
@@ -122,10 +123,8 @@ json_t *report_nat(void *ctx)
 	json_object_set_new(
 	    o, "filtering",
 	    json_string(d->nat_done ? nat_filtering_key(d->nat.filtering) : "unknown"));
-	json_object_set_new(o, "public_endpoint",
-	                    addr_is_set(&d->self.public_endpoint)
-	                        ? json_string(addr_format(&d->self.public_endpoint, buf))
-	                        : json_null());
+	json_object_set_new(o, "public_endpoint", addr_json(&d->self.public_endpoint));
+	json_object_set_new(o, "global_endpoint", addr_json(&d->self.global_endpoint));
 	json_object_set_new(o, "local_endpoints", locals);
 	json_object_set_new(o, "stun_servers", stun);
 	json_object_set_new(o, "detected_at",

@@ -42,6 +42,8 @@ const char *cand_kind_name(enum cand_kind k)
 		return "peer-reflexive";
 	case CAND_RELAY:
 		return "relay";
+	case CAND_GLOBAL:
+		return "ipv6";
 	}
 	return "?";
 }

@@ -71,6 +71,7 @@ enum cand_kind {
 	CAND_REFLEXIVE,      /* the peer's STUN-mapped address */
 	CAND_PEER_REFLEXIVE, /* where the peer's pings came from (learned here) */
 	CAND_RELAY,          /* a relay both are bound to, and the peer's tag there */
+	CAND_GLOBAL,         /* an IPv6 global address of the peer's own: no NAT between */
 };
 
 const char *cand_kind_name(enum cand_kind k);

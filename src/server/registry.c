@@ -15,7 +15,7 @@
 
 #define MEMBER_COLS                                                                                \
 	"peer_id, name, public_key, nat_type, public_ip, public_port, local_ip, local_port, "      \
-	"virtual_ip, joined_at, last_seen"
+	"virtual_ip, joined_at, last_seen, global_ip, global_port"
 
 /* Row loaders: the store's text columns into records. */
 struct load_ctx {
@@ -44,14 +44,15 @@ static bool col_addr(struct addr *out, const char *ip, const char *port)
 static bool member_from_row(struct peer_info *p, int n, const char *const *c)
 {
 	peer_info_init(p);
-	if (n < 11 || !c[0] || !c[1] || !c[2] || !c[3] || !c[8])
+	if (n < 13 || !c[0] || !c[1] || !c[2] || !c[3] || !c[8])
 		return false;
 	snprintf(p->id, sizeof(p->id), "%s", c[0]);
 	snprintf(p->name, sizeof(p->name), "%s", c[1]);
 	return key_from_base64(p->public_key, c[2], NULL) && nat_type_parse(c[3], &p->nat_type) &&
 	       col_addr(&p->public_endpoint, c[4], c[5]) &&
 	       col_addr(&p->local_endpoint, c[6], c[7]) && col_addr(&p->virtual_ip, c[8], NULL) &&
-	       store_col_int(c[9], &p->joined_at_ms) && store_col_int(c[10], &p->last_seen_ms);
+	       store_col_int(c[9], &p->joined_at_ms) && store_col_int(c[10], &p->last_seen_ms) &&
+	       col_addr(&p->global_endpoint, c[11], c[12]);
 }
 
 static bool party_row(void *arg, int n, const char *const *c)
@@ -128,7 +129,9 @@ static int write_member(struct registry *r, const char *party_id, const struct p
                         char *err)
 {
 	char key[KEY_B64_LEN + 1], pub_ip[ADDR_STRLEN], loc_ip[ADDR_STRLEN], vip[ADDR_STRLEN];
+	char glo_ip[ADDR_STRLEN];
 	bool has_pub = addr_is_set(&m->public_endpoint), has_loc = addr_is_set(&m->local_endpoint);
+	bool has_glo = addr_is_set(&m->global_endpoint);
 	struct store_param p[] = {
 		SP_T(party_id),
 		SP_T(m->id),
@@ -142,17 +145,21 @@ static int write_member(struct registry *r, const char *party_id, const struct p
 		SP_T(addr_format_ip(&m->virtual_ip, vip)),
 		SP_I(m->joined_at_ms),
 		SP_I(m->last_seen_ms),
+		SP_T(has_glo ? addr_format_ip(&m->global_endpoint, glo_ip) : NULL),
+		has_glo ? SP_I(addr_port(&m->global_endpoint)) : SP_T(NULL),
 	};
 
 	key_to_base64(key, m->public_key);
 	return store_query(r->store,
 	                   "INSERT INTO members (party_id, " MEMBER_COLS
 	                   ") VALUES ($1, $2, $3, $4, "
-	                   "$5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (party_id, peer_id) DO "
-	                   "UPDATE SET name = excluded.name, public_key = excluded.public_key, "
-	                   "nat_type = excluded.nat_type, public_ip = excluded.public_ip, "
-	                   "public_port = excluded.public_port, local_ip = excluded.local_ip, "
-	                   "local_port = excluded.local_port, last_seen = excluded.last_seen",
+	                   "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (party_id, "
+	                   "peer_id) DO UPDATE SET name = excluded.name, public_key = "
+	                   "excluded.public_key, nat_type = excluded.nat_type, public_ip = "
+	                   "excluded.public_ip, public_port = excluded.public_port, local_ip = "
+	                   "excluded.local_ip, local_port = excluded.local_port, global_ip = "
+	                   "excluded.global_ip, global_port = excluded.global_port, last_seen = "
+	                   "excluded.last_seen",
 	                   p, (int)ARRAY_SIZE(p), NULL, NULL, err);
 }
 
@@ -256,6 +263,8 @@ static void apply_request(struct peer_info *m, const struct member_request *req)
 		m->public_endpoint = req->public_endpoint;
 	if (req->has_local)
 		m->local_endpoint = req->local_endpoint;
+	if (req->has_global)
+		m->global_endpoint = req->global_endpoint;
 }
 
 /* Adds or refreshes a member inside the open transaction; *joined when new. */
@@ -295,6 +304,7 @@ static bool put_member(struct registry *r, struct party_info *party, const struc
 	m.nat_type = NAT_UNKNOWN;
 	addr_clear(&m.public_endpoint);
 	addr_clear(&m.local_endpoint);
+	addr_clear(&m.global_endpoint);
 	apply_request(&m, req);
 	m.last_seen_ms = now;
 	rc = write_member(r, party->id, &m, err);

@@ -136,8 +136,20 @@ bool request_parse_member(const json_t *obj, bool update, struct member_request 
 	if (!get_key(obj, "public_key", out->public_key, false, &out->has_public_key, e) ||
 	    !get_endpoint(obj, "public_ip", "public_port", &out->public_endpoint, &out->has_public,
 	                  e) ||
-	    !get_endpoint(obj, "local_ip", "local_port", &out->local_endpoint, &out->has_local, e))
+	    !get_endpoint(obj, "local_ip", "local_port", &out->local_endpoint, &out->has_local,
+	                  e) ||
+	    !get_endpoint(obj, "global_ip", "global_port", &out->global_endpoint, &out->has_global,
+	                  e))
 		return false;
+	/* An address can go away (a laptop on another network): null clears it. */
+	if (json_is_null(json_object_get(obj, "global_ip")) &&
+	    json_is_null(json_object_get(obj, "global_port")))
+		out->has_global = true;
+	if (addr_is_set(&out->global_endpoint) && !addr_is_global6(&out->global_endpoint)) {
+		api_error_set(e, API_BAD_REQUEST,
+		              "field 'global_ip': not an IPv6 global unicast address (2000::/3)");
+		return false;
+	}
 	return true;
 }
 

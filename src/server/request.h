@@ -57,7 +57,8 @@ struct member_request {
 	enum nat_type nat_type;
 	struct addr public_endpoint;
 	struct addr local_endpoint;
-	bool has_name, has_peer_id, has_public_key, has_nat_type, has_public, has_local;
+	struct addr global_endpoint;
+	bool has_name, has_peer_id, has_public_key, has_nat_type, has_public, has_local, has_global;
 };
 /* name required unless update. */
 bool request_parse_member(const json_t *obj, bool update, struct member_request *out,

@@ -41,7 +41,14 @@ static const char *const schema_v1[] = {
 	NULL,
 };
 
-static const char *const *const schema[] = { schema_v1 };
+/* Members' IPv6 global endpoints (a direct path where both have IPv6). */
+static const char *const schema_v2[] = {
+	"ALTER TABLE members ADD COLUMN global_ip TEXT",
+	"ALTER TABLE members ADD COLUMN global_port INTEGER",
+	NULL,
+};
+
+static const char *const *const schema[] = { schema_v1, schema_v2 };
 
 static int open_driver(struct store *s, const char *url, char *err)
 {

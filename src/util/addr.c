@@ -205,6 +205,11 @@ bool addr_is_set(const struct addr *a)
 	return a->sa.sa_family == AF_INET || a->sa.sa_family == AF_INET6;
 }
 
+bool addr_is_global6(const struct addr *a)
+{
+	return a->sa.sa_family == AF_INET6 && (a->in6.sin6_addr.s6_addr[0] & 0xe0) == 0x20;
+}
+
 bool addr_is_loopback(const struct addr *a)
 {
 	const uint8_t *b = a->in6.sin6_addr.s6_addr;

@@ -39,6 +39,8 @@ void addr_clear(struct addr *a);
 bool addr_is_set(const struct addr *a);
 /* 127.0.0.0/8 or ::1 (an IPv4-mapped 127.x too). */
 bool addr_is_loopback(const struct addr *a);
+/* An IPv6 global unicast address (2000::/3), reachable across the internet if routed. */
+bool addr_is_global6(const struct addr *a);
 socklen_t addr_len(const struct addr *a);
 uint16_t addr_port(const struct addr *a);
 void addr_set_port(struct addr *a, uint16_t port);

@@ -72,6 +72,8 @@ expect 0 "name:        alice" lr status
 expect 0 "party:       none" lr status
 expect 0 "Not in a party." lr peers
 expect 0 "public endpoint: 203.0.113.7:51820" lr nat
+expect 0 "IPv6 endpoint:   [2001:db8:7::10]:51820" lr nat
+expect 0 "NAT:         full_cone, public 203.0.113.7:51820, IPv6 [2001:db8:7::10]:51820" lr status
 
 step "party create prints the id and the line to give friends"
 out=$(lr party create "Friday LAN")
@@ -81,6 +83,7 @@ grep -qF "lanrage party join $id" <<<"$out" || fail "no join line: $out"
 grep -qF "Your virtual IP: 10.66.0.2" <<<"$out" || fail "no virtual IP: $out"
 lr --json status | jq -e --arg id "$id" '.party.party_id == $id and .party.is_host' >/dev/null ||
 	fail "status after create"
+expect 0 "IPv6:        fd4c:5247:6c61::a42:2" lr status
 
 step "-- ends the options: a party may be called --json"
 expect 0 'Party "--json" created.' lr party create -- --json

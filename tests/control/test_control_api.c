@@ -263,6 +263,19 @@ static void test_bad_input(void **state)
 	           400, "public_port");
 	expect_raw("POST", path, auth, "{\"peer\": {\"name\": \"x\", \"local_ip\": \"1.2.3.4\"}}",
 	           400, "local_port");
+	/* The IPv6 endpoint must be a global address: a ULA or IPv4 reaches no one across the
+	 * internet. */
+	expect_raw("POST", path, auth,
+	           "{\"peer\": {\"name\": \"x\", \"global_ip\": \"fd00::1\", "
+	           "\"global_port\": 5}}",
+	           400, "global_ip");
+	expect_raw("POST", path, auth,
+	           "{\"peer\": {\"name\": \"x\", \"global_ip\": \"203.0.113.5\", "
+	           "\"global_port\": 5}}",
+	           400, "IPv6 global");
+	expect_raw("POST", path, auth,
+	           "{\"peer\": {\"name\": \"x\", \"global_ip\": \"2001:db8::5\"}}", 400,
+	           "global_port");
 	expect_raw("POST", path, auth, "{\"peer\": {}}", 400, "'name': missing");
 	expect_raw("POST", path, auth, "{\"peer\": \"bob\"}", 400, "peer");
 	expect_raw(
@@ -481,6 +494,28 @@ static void test_party_flow(void **state)
 		assert_int_equal(json_integer_value(json_object_get(peer, "public_port")), 1234);
 		assert_string_equal(jstr(peer, "local_ip"), "192.168.1.20");
 		assert_string_equal(jstr(peer, "name"), "carol");
+		assert_true(json_is_null(json_object_get(peer, "global_ip")));
+		json_decref(peer);
+
+		/* An IPv6 global endpoint comes, and goes again (an update without one clears it).
+		 */
+		assert_true(addr_parse(&upd.global_endpoint, "[2001:db8:7::2]:51820", NULL));
+		CALL(r, control_update(c, party_id, &upd, reply_cb, &r));
+		expect_status(&r, 200);
+		reply_clear(&r);
+		peer = get_peer(a, party_id, control_client_peer_id(c), 200);
+		assert_string_equal(jstr(peer, "global_ip"), "2001:db8:7::2");
+		assert_int_equal(json_integer_value(json_object_get(peer, "global_port")), 51820);
+		assert_string_equal(jstr(peer, "public_ip"), "203.0.113.99");
+		json_decref(peer);
+		addr_clear(&upd.global_endpoint);
+		CALL(r, control_update(c, party_id, &upd, reply_cb, &r));
+		expect_status(&r, 200);
+		reply_clear(&r);
+		peer = get_peer(a, party_id, control_client_peer_id(c), 200);
+		assert_true(json_is_null(json_object_get(peer, "global_ip")));
+		assert_true(json_is_null(json_object_get(peer, "global_port")));
+		assert_string_equal(jstr(peer, "public_ip"), "203.0.113.99");
 		json_decref(peer);
 	}
 

@@ -8,8 +8,9 @@
 # 198.51.100.2) in the internet namespace.  Every pair of members pings; the
 # pairs that no hole punching can open (symmetric with symmetric or with
 # port-restricted) meet on a relay and carry a TCP transfer; the relay they use
-# is killed and they move to the other within seconds; host 4's NAT is relaxed
-# to a full cone and the pair 3-4 moves from the relay to a direct path.
+# is killed and they move to the other within seconds; hosts 2 and 3 get IPv6
+# and their pair moves from the relay to a direct IPv6 path; host 4's NAT is
+# relaxed to a full cone and the pair 3-4 moves from the relay to a direct path.
 set -euo pipefail
 LANRAGED=$(realpath "$1")
 LANRAGE=$(realpath "$2")
@@ -105,6 +106,30 @@ wait_for 20 "host 3 moving to $OTHER" eval '[ "$(relay_of 3 player4)" = "$OTHER"
 wait_for 20 "host 4 moving to $OTHER" eval '[ "$(relay_of 4 player3)" = "$OTHER" ]'
 wait_for 10 "host 3 pinging host 4 again" pings 3 "${VIP[4]}"
 wait_for 10 "host 4 pinging host 3 again" pings 4 "${VIP[3]}"
+
+step "hosts 2 and 3 get IPv6: their pair leaves the relay for a direct IPv6 path"
+# Port-restricted and symmetric NATs on IPv4, and the stateful firewalls of
+# IPv6 home routers: no NAT to punch, so both sides' probes open the way.
+lab_add_ipv6 2
+lab_add_ipv6 3
+global_of() { cli "$1" --json status | jq -r '.nat.global_endpoint // empty'; }
+wait_for 10 "host 2 noticing its new IPv6 address" eval '[ -n "$(global_of 2)" ]'
+case "$(global_of 2)" in
+"[2001:db8:2::2]:"*) ;;
+*) fail "host 2's IPv6 endpoint is '$(global_of 2)', not on 2001:db8:2::2" ;;
+esac
+wait_for 30 "host 2 reaching host 3 directly" eval '[ "$(path_of 2 player3)" = direct ]'
+wait_for 20 "host 3 reaching host 2 directly" eval '[ "$(path_of 3 player2)" = direct ]'
+cli 2 --json peers | jq -e '.peers[] | select(.name == "player3") | .candidates |
+	any(.current and (.endpoint | startswith("[2001:db8:3::2]:")) and .kind == "ipv6")' \
+	>/dev/null || fail "host 2's path to host 3 is not host 3's IPv6 address"
+wait_for 5 "a ping over the IPv6 path" pings 2 "${VIP[3]}"
+cli 2 peers | grep -E "player3 .*direct" >/dev/null || fail "lanrage peers does not show the direct path"
+# Host 1 has no IPv6: it must not probe what it cannot reach.
+cli 1 --json peers | jq -e '.peers[] | select(.name == "player2") | .candidates |
+	all(.kind != "ipv6")' >/dev/null || fail "host 1 probes host 2's IPv6 address without IPv6"
+cli 2 nat | grep -F "IPv6 endpoint:   [2001:db8:2::2]:" >/dev/null ||
+	fail "lanrage nat does not show the IPv6 endpoint"
 
 step "host 4's NAT becomes a full cone: the pair moves to a direct path"
 R4=$(lab_router_ns 4)

@@ -188,6 +188,40 @@ lab_add_host() {
 		lab_fail "nftables rules for $type"
 }
 
+# Gives host k (added with lab_add_host behind a NAT) IPv6 as a home router
+# does: the host 2001:db8:k::2/64 on the router's LAN, routed through the
+# router (2001:db8:ff:k::2 on wan) with no translation, behind the stateful
+# firewall IPv6 routers ship: anything out, in only replies (conntrack; APDF
+# in RFC 4787 terms).  2001:db8::/32 is IPv6's documentation range.
+lab_add_ipv6() {
+	local k=$1
+	local inet="${LAB}i" router="${LAB}r$k" host="${LAB}h$k"
+
+	ip netns exec "$inet" sysctl -qw net.ipv6.conf.all.forwarding=1
+	ip netns exec "$router" sysctl -qw net.ipv6.conf.all.forwarding=1
+	ip -n "$inet" addr add "2001:db8:ff:$k::1/64" dev "r$k" nodad
+	ip -n "$router" addr add "2001:db8:ff:$k::2/64" dev wan nodad
+	ip -n "$inet" route add "2001:db8:$k::/64" via "2001:db8:ff:$k::2"
+	ip -n "$router" route add default via "2001:db8:ff:$k::1"
+	ip -n "$router" addr add "2001:db8:$k::1/64" dev lan nodad
+	ip -n "$host" addr add "2001:db8:$k::2/64" dev eth nodad
+	ip -n "$host" route add default via "2001:db8:$k::1"
+	ip netns exec "$router" nft -f - <<EOF || lab_fail "IPv6 firewall rules"
+table ip6 lab6 {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		iifname "wan" meta l4proto != ipv6-icmp drop
+	}
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		iifname "lan" oifname "wan" accept
+		iifname "wan" oifname "lan" ct state established,related accept
+		iifname "wan" oifname "lan" icmpv6 type { packet-too-big, destination-unreachable, time-exceeded } accept
+	}
+}
+EOF
+}
+
 # Two hosts on one LAN (a bridge in the router): ${LAB}hK at 10.0.K.2 and
 # ${LAB}hKb at 10.0.K.3, behind a NAT of the given type (port_restricted_cone
 # or symmetric: the full and restricted cones DNAT to one host).

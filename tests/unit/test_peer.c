@@ -12,6 +12,7 @@ static const char good_json[] = "{\"peer_id\":\"a1b2c3d4e5f60718\",\"name\":\"Al
                                 "\"nat_type\":\"port_restricted_cone\","
                                 "\"public_ip\":\"203.0.113.7\",\"public_port\":40000,"
                                 "\"local_ip\":\"192.168.1.20\",\"local_port\":51820,"
+                                "\"global_ip\":\"2001:db8:7::20\",\"global_port\":51820,"
                                 "\"virtual_ip\":\"10.66.12.34\","
                                 "\"joined_at\":\"2026-11-21T20:00:00.000Z\","
                                 "\"last_seen\":\"2026-11-21T20:00:30.250Z\"}";
@@ -37,6 +38,7 @@ static void test_roundtrip(void **state)
 	assert_int_equal(p.nat_type, NAT_PORT_RESTRICTED_CONE);
 	assert_string_equal(addr_format(&p.public_endpoint, buf), "203.0.113.7:40000");
 	assert_string_equal(addr_format(&p.local_endpoint, buf), "192.168.1.20:51820");
+	assert_string_equal(addr_format(&p.global_endpoint, buf), "[2001:db8:7::20]:51820");
 	assert_string_equal(addr_format_ip(&p.virtual_ip, buf), "10.66.12.34");
 	assert_int_equal(p.last_seen_ms - p.joined_at_ms, 30250);
 
@@ -107,6 +109,10 @@ static void test_bad_fields(void **state)
 		{ "public_port", "65536", "field 'public_port'" },
 		{ "public_port", "null", "field 'public_ip': given without 'public_port'" },
 		{ "local_ip", "null", "field 'local_port': given without 'local_ip'" },
+		{ "global_ip", "\"fd4c:5247:6c61::1\"", "field 'global_ip': not an IPv6 global" },
+		{ "global_ip", "\"203.0.113.7\"", "field 'global_ip': not an IPv6 global" },
+		{ "global_port", "0", "field 'global_port'" },
+		{ "global_port", "null", "field 'global_ip': given without 'global_port'" },
 		{ "virtual_ip", "\"10.66.0\"", "field 'virtual_ip'" },
 		{ "last_seen", "\"yesterday\"", "field 'last_seen': not an ISO 8601 time" },
 	};
