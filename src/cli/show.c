@@ -80,6 +80,20 @@ int show_status(struct client *c, int argc, char **argv)
 
 enum { COLS = 6 };
 
+/* Whether the member's current path is its IPv6 global address (docs/NAT.md "IPv6 paths"). */
+static bool over_ipv6(const json_t *p)
+{
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(p, "candidates"), i, c)
+	{
+		if (json_is_true(json_object_get(c, "current")))
+			return strcmp(str(c, "kind", ""), "ipv6") == 0;
+	}
+	return false;
+}
+
 /* The text of each column of one peer. */
 static void peer_row(const json_t *p, char cols[COLS][96])
 {
@@ -93,6 +107,8 @@ static void peer_row(const json_t *p, char cols[COLS][96])
 	if (!self && strcmp(str(p, "path", "-"), "relay") == 0 &&
 	    json_is_string(json_object_get(p, "relay")))
 		snprintf(cols[3], 96, "relay (%s)", str(p, "relay", "?"));
+	else if (!self && strcmp(str(p, "path", "-"), "direct") == 0 && over_ipv6(p))
+		snprintf(cols[3], 96, "direct (IPv6)");
 	else
 		snprintf(cols[3], 96, "%s", self ? "-" : str(p, "path", "-"));
 	if (json_is_number(rtt) && !self)

@@ -124,7 +124,8 @@ cli 2 --json peers | jq -e '.peers[] | select(.name == "player3") | .candidates 
 	any(.current and (.endpoint | startswith("[2001:db8:3::2]:")) and .kind == "ipv6")' \
 	>/dev/null || fail "host 2's path to host 3 is not host 3's IPv6 address"
 wait_for 5 "a ping over the IPv6 path" pings 2 "${VIP[3]}"
-cli 2 peers | grep -E "player3 .*direct" >/dev/null || fail "lanrage peers does not show the direct path"
+cli 2 peers | grep -E "player3 .*direct \(IPv6\)" >/dev/null ||
+	fail "lanrage peers does not show the direct IPv6 path: $(cli 2 peers)"
 # Host 1 has no IPv6: it must not probe what it cannot reach.
 cli 1 --json peers | jq -e '.peers[] | select(.name == "player2") | .candidates |
 	all(.kind != "ipv6")' >/dev/null || fail "host 1 probes host 2's IPv6 address without IPv6"
