@@ -1,5 +1,5 @@
-/* party.c - `lanrage party create/join/leave`: the party id up front, and the line to give friends.
- */
+/* party.c - `lanrage party create/join/leave/kick`: the party id up front, and the line to give
+ * friends. */
 #include "cli/party.h"
 
 #include <stdio.h>
@@ -7,9 +7,12 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "Usage: lanrage party create NAME\n"
-	                "       lanrage party join PARTY-ID\n"
-	                "       lanrage party leave\n");
+	fprintf(stderr,
+	        "Usage: lanrage party create NAME\n"
+	        "       lanrage party join PARTY-ID\n"
+	        "       lanrage party leave\n"
+	        "       lanrage party kick PEER   (the host: a name, peer id or virtual IP;\n"
+	        "                                  it may not join this party again)\n");
 }
 
 static const char *str(const json_t *obj, const char *key, const char *fallback)
@@ -50,6 +53,9 @@ int party_command(struct client *c, int argc, char **argv)
 		rc = client_call(c, "POST", "/api/party/join", body, CLIENT_PARTY_TIMEOUT_MS, &r);
 	} else if (strcmp(sub, "leave") == 0 && argc == 2) {
 		rc = client_call(c, "POST", "/api/party/leave", NULL, CLIENT_PARTY_TIMEOUT_MS, &r);
+	} else if (strcmp(sub, "kick") == 0 && argc == 3) {
+		body = json_pack("{s:s}", "peer", argv[2]);
+		rc = client_call(c, "POST", "/api/party/kick", body, CLIENT_PARTY_TIMEOUT_MS, &r);
 	} else {
 		usage();
 		return EXIT_USAGE;
@@ -58,6 +64,9 @@ int party_command(struct client *c, int argc, char **argv)
 	if (rc == EXIT_OK && !client_print_raw(c)) {
 		if (strcmp(sub, "leave") == 0)
 			printf("Left party %s.\n", str(r, "party_id", "?"));
+		else if (strcmp(sub, "kick") == 0)
+			printf("Removed %s (%s) from the party; it may not join it again.\n",
+			       str(r, "name", "?"), str(r, "peer_id", "?"));
 		else
 			print_party(r, strcmp(sub, "create") == 0);
 	}

@@ -71,6 +71,8 @@ int show_status(struct client *c, int argc, char **argv)
 		       json_is_true(json_object_get(party, "is_host")) ? "you"
 		                                                       : str(party, "host_id", "?"),
 		       num(party, "members"), num(party, "connected"));
+	else if (json_is_string(json_object_get(st, "party_note")))
+		printf("  party:       none: %s\n", str(st, "party_note", "?"));
 	else
 		printf(
 		    "  party:       none (lanrage party create NAME, or lanrage party join ID)\n");

@@ -438,6 +438,12 @@ int control_party_leave(struct control_client *c, const char *party_id, control_
 	return member_call(c, "DELETE", party_id, c->peer_id, "", NULL, cb, arg);
 }
 
+int control_party_kick(struct control_client *c, const char *party_id, const char *peer_id,
+                       control_cb cb, void *arg)
+{
+	return member_call(c, "DELETE", party_id, peer_id, "", NULL, cb, arg);
+}
+
 int control_party_get(struct control_client *c, const char *party_id, control_cb cb, void *arg)
 {
 	char path[128];

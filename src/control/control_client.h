@@ -63,6 +63,9 @@ int control_party_join(struct control_client *c, const char *party_id, const str
                        control_cb cb, void *arg) WARN_UNUSED;
 int control_party_leave(struct control_client *c, const char *party_id, control_cb cb,
                         void *arg) WARN_UNUSED;
+/* The host removes another member (DELETE of its record). */
+int control_party_kick(struct control_client *c, const char *party_id, const char *peer_id,
+                       control_cb cb, void *arg) WARN_UNUSED;
 int control_party_get(struct control_client *c, const char *party_id, control_cb cb,
                       void *arg) WARN_UNUSED;
 int control_party_peers(struct control_client *c, const char *party_id, control_cb cb,

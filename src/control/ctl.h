@@ -132,6 +132,12 @@ struct ctl_ops {
 	int (*leave)(struct ctl *c, ctl_done_fn *done, void *arg);
 	/* Publishes a change of self's description (endpoints, NAT type) to the party. */
 	int (*update_self)(struct ctl *c, const struct peer_info *self);
+	/*
+	 * The host removes another member, who may not join again (remote; the
+	 * server checks that we are the host); -ENOTSUP locally, where every
+	 * member may edit the shared file.  done gets no party.
+	 */
+	int (*kick)(struct ctl *c, const char *peer_id, ctl_done_fn *done, void *arg);
 	/* Sends data to one member (remote); -ENOTSUP locally. */
 	int (*signal)(struct ctl *c, const char *to_peer_id, const json_t *data);
 	int (*relays)(struct ctl *c, ctl_relays_fn *done, void *arg);

@@ -144,6 +144,8 @@ static int issue(struct ctl_call *k)
 	case CALL_TOKEN:
 		snprintf(path, sizeof(path), "/parties/%s/relay-token", k->party_id);
 		return control_request(r->cc, "POST", path, NULL, true, on_reply, k);
+	case CALL_KICK:
+		return control_party_kick(r->cc, k->party_id, k->to, on_reply, k);
 	}
 	return -EINVAL;
 }

@@ -429,6 +429,11 @@ static int local_relays(struct ctl *c, ctl_relays_fn *done, void *arg)
 	return ask_later(to_local(c), done, NULL, arg);
 }
 
+static int local_kick(struct ctl *c, const char *peer_id, ctl_done_fn *done, void *arg)
+{
+	return -ENOTSUP;
+}
+
 static int local_relay_token(struct ctl *c, ctl_relay_token_fn *done, void *arg)
 {
 	struct ctl_local *l = to_local(c);
@@ -476,6 +481,7 @@ static const struct ctl_ops local_ops = {
 	.signal = local_signal,
 	.relays = local_relays,
 	.relay_token = local_relay_token,
+	.kick = local_kick,
 	.link = local_link,
 	.describe = local_describe,
 	.destroy = local_destroy,

@@ -435,6 +435,20 @@ static void on_token_reply(struct ctl_remote *r, struct ctl_call *k, const struc
 	secret_zero(token, sizeof(token));
 }
 
+static void on_kick_reply(struct ctl_remote *r, struct ctl_call *k, const struct control_reply *cr)
+{
+	char msg[ERR_MAX + URL_MAX];
+
+	if (!ctl_ok_status(cr->status)) {
+		int status = ctl_call_error(r, k, cr, msg, sizeof(msg));
+
+		k->kick_done(k->arg, status, msg, NULL);
+		return;
+	}
+	/* The member's departure comes as member_left, like any other. */
+	k->kick_done(k->arg, 0, NULL, NULL);
+}
+
 void ctl_remote_dispatch(struct ctl_call *k, const struct control_reply *cr)
 {
 	struct ctl_remote *r = k->r;
@@ -477,6 +491,9 @@ void ctl_remote_dispatch(struct ctl_call *k, const struct control_reply *cr)
 		break;
 	case CALL_TOKEN:
 		on_token_reply(r, k, cr);
+		break;
+	case CALL_KICK:
+		on_kick_reply(r, k, cr);
 		break;
 	}
 }
@@ -734,6 +751,26 @@ static int remote_relay_token(struct ctl *c, ctl_relay_token_fn *done, void *arg
 	return rc;
 }
 
+static int remote_kick(struct ctl *c, const char *peer_id, ctl_done_fn *done, void *arg)
+{
+	struct ctl_remote *r = to_remote(c);
+	struct ctl_call *k;
+	int rc;
+
+	if (r->state != REMOTE_MEMBER)
+		return -ENOTCONN;
+	k = ctl_call_new(r, CALL_KICK);
+	if (!k)
+		return -ENOMEM;
+	snprintf(k->to, sizeof(k->to), "%s", peer_id);
+	k->kick_done = done;
+	k->arg = arg;
+	rc = ctl_call_submit(k);
+	if (rc)
+		ctl_call_free(k);
+	return rc;
+}
+
 static enum ctl_link remote_link(const struct ctl *c)
 {
 	return ((const struct ctl_remote *)c)->link;
@@ -771,6 +808,7 @@ static const struct ctl_ops remote_ops = {
 	.create = remote_create,
 	.join = remote_join,
 	.leave = remote_leave,
+	.kick = remote_kick,
 	.update_self = remote_update_self,
 	.signal = remote_signal,
 	.relays = remote_relays,

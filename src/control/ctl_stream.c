@@ -79,8 +79,12 @@ static void on_member_left(struct ctl_remote *r, const json_t *data)
 			ctl_remote_rejoin(r, "the server expired us");
 			return;
 		}
-		err_format(why, sizeof(why), "removed from party %s (%s)", r->party_id,
-		           reason ? reason : "no reason given");
+		if (reason && strcmp(reason, "kicked") == 0)
+			err_format(why, sizeof(why), "the host removed us from party %s",
+			           r->party_id);
+		else
+			err_format(why, sizeof(why), "removed from party %s (%s)", r->party_id,
+			           reason ? reason : "no reason given");
 		ctl_remote_gone(r, why);
 		return;
 	}

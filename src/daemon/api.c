@@ -255,6 +255,7 @@ enum route_id {
 	R_PARTY,
 	R_PARTY_JOIN,
 	R_PARTY_LEAVE,
+	R_PARTY_KICK,
 	R_PING,
 	R_SETTINGS,
 	R_FAVORITES,
@@ -276,6 +277,7 @@ static const struct route {
 	[R_PARTY] = { "/api/party", false, M_POST },
 	[R_PARTY_JOIN] = { "/api/party/join", false, M_POST },
 	[R_PARTY_LEAVE] = { "/api/party/leave", false, M_POST },
+	[R_PARTY_KICK] = { "/api/party/kick", false, M_POST },
 	[R_PING] = { "/api/ping", false, M_POST },
 	[R_SETTINGS] = { "/api/settings", false, M_GET | M_PATCH },
 	[R_FAVORITES] = { "/api/favorites", false, M_GET | M_POST },
@@ -394,6 +396,9 @@ static void handle_action(struct api *api, struct evhttp_request *evreq, enum ro
 	case R_PARTY_LEAVE:
 		ok = api_body_empty(body, err) && api->backend.party_leave;
 		break;
+	case R_PARTY_KICK:
+		ok = api_body_peer(body, peer, err) && api->backend.party_kick;
+		break;
 	default:
 		ok = api_body_ping(body, peer, &count, err) && api->backend.ping;
 		break;
@@ -421,6 +426,10 @@ static void handle_action(struct api *api, struct evhttp_request *evreq, enum ro
 	case R_PARTY_LEAVE:
 		log_info("api: leave the party");
 		api->backend.party_leave(api->backend.ctx, req);
+		break;
+	case R_PARTY_KICK:
+		log_info("api: remove %s from the party", peer);
+		api->backend.party_kick(api->backend.ctx, req, peer);
 		break;
 	default:
 		api->backend.ping(api->backend.ctx, req, peer, count);
@@ -549,6 +558,7 @@ static void on_request(struct evhttp_request *evreq, void *arg)
 	case R_PARTY:
 	case R_PARTY_JOIN:
 	case R_PARTY_LEAVE:
+	case R_PARTY_KICK:
 	case R_PING:
 		handle_action(api, evreq, (enum route_id)r, body);
 		break;

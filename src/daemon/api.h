@@ -38,6 +38,8 @@ struct api_backend {
 	void (*party_create)(void *ctx, struct api_req *req, const char *name);
 	void (*party_join)(void *ctx, struct api_req *req, const char *party_id);
 	void (*party_leave)(void *ctx, struct api_req *req);
+	/* The host removes a member for good; peer as for ping. */
+	void (*party_kick)(void *ctx, struct api_req *req, const char *peer);
 	/* peer: a peer id, a member name or a virtual IP; count 1-100 probes. */
 	void (*ping)(void *ctx, struct api_req *req, const char *peer, unsigned count);
 	/* A setting was stored through the API; the daemon applies what it can at once. */

@@ -101,6 +101,14 @@ bool api_body_empty(const json_t *body, char *err)
 	return only_fields(body, known, err);
 }
 
+bool api_body_peer(const json_t *body, char peer[API_PEER_REF_MAX + 1], char *err)
+{
+	static const char *const known[] = { "peer", NULL };
+
+	return only_fields(body, known, err) &&
+	       get_text(body, "peer", peer, API_PEER_REF_MAX, 1, err);
+}
+
 bool api_body_ping(const json_t *body, char peer[API_PEER_REF_MAX + 1], unsigned *count, char *err)
 {
 	static const char *const known[] = { "peer", "count", NULL };

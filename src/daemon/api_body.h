@@ -37,6 +37,8 @@ bool api_body_party_join(const json_t *body, char party_id[PARTY_ID_LEN + 1],
                          char *err) WARN_UNUSED;
 /* POST /api/party/leave: {} */
 bool api_body_empty(const json_t *body, char *err) WARN_UNUSED;
+/* POST /api/party/kick {"peer"}: a member's name, peer id or virtual IP. */
+bool api_body_peer(const json_t *body, char peer[API_PEER_REF_MAX + 1], char *err) WARN_UNUSED;
 /* POST /api/ping {"peer", "count"?}: count 1-100, 4 when left out. */
 bool api_body_ping(const json_t *body, char peer[API_PEER_REF_MAX + 1], unsigned *count,
                    char *err) WARN_UNUSED;

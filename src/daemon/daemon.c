@@ -521,6 +521,7 @@ int daemon_start(struct daemon *d, struct event_base *base, const struct daemon_
 		.party_create = partymgr_create,
 		.party_join = partymgr_join,
 		.party_leave = partymgr_leave,
+		.party_kick = partymgr_kick,
 		.ping = report_ping,
 		.setting_changed = api_setting_changed,
 		.config = api_config,

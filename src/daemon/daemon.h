@@ -57,6 +57,7 @@ struct daemon {
 	bool ipv6;                /* lanrage0 gets the IPv6 addresses derived from it too */
 	enum ctl_link link;
 	char link_detail[256];
+	char party_note[256]; /* why we are no longer in the party we were in; "" after a join */
 
 	enum party_op op;
 	struct api_req *op_req;

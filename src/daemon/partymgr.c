@@ -20,8 +20,10 @@ enum { REJOIN_MIN_MS = 1000, REJOIN_MAX_MS = 30000 };
 
 void partymgr_forget(struct daemon *d, const char *why)
 {
-	if (daemon_in_party(d))
+	if (daemon_in_party(d)) {
 		log_info("party %s (%s): %s", d->state.st.party_id, d->state.st.party_name, why);
+		snprintf(d->party_note, sizeof(d->party_note), "%s", why);
+	}
 	conn_remove_all(&d->cm);
 	daemon_set_vip(d, &(struct addr){ .sa.sa_family = AF_UNSPEC });
 	party_info_clear(&d->party);
@@ -154,6 +156,7 @@ static void entered(struct daemon *d, const struct party_info *party)
 
 	snprintf(d->state.st.party_id, sizeof(d->state.st.party_id), "%s", party->id);
 	snprintf(d->state.st.party_name, sizeof(d->state.st.party_name), "%s", party->name);
+	d->party_note[0] = '\0';
 	snprintf(d->state.st.mode, sizeof(d->state.st.mode), "%s", daemon_mode(d));
 	snprintf(d->state.st.where, sizeof(d->state.st.where), "%s", daemon_where(d));
 	if (!d->state.st.joined_at_ms)
@@ -332,6 +335,7 @@ static void on_left(void *arg, int status, const char *error, const struct party
 	snprintf(id, sizeof(id), "%s", d->state.st.party_id);
 	/* Leaving always works here; the server forgets us later if it could not be told. */
 	partymgr_forget(d, status ? "left (the control plane was not told)" : "left");
+	d->party_note[0] = '\0'; /* the user's own doing needs no note */
 	body = json_pack("{s:s, s:s}", "status", "left", "party_id", id);
 	if (status && error)
 		json_object_set_new(body, "warning", json_string(error));
@@ -355,6 +359,79 @@ void partymgr_leave(void *ctx, struct api_req *req)
 	ret = d->ctl->ops->leave(d->ctl, on_left, d);
 	if (ret < 0)
 		on_left(d, 503, strerror(-ret), NULL);
+}
+
+/* The member a kick names, for the answer. */
+struct kick {
+	struct api_req *req;
+	char peer_id[PEER_ID_MAX + 1];
+	char name[PEER_NAME_MAX + 1];
+};
+
+static void on_kicked(void *arg, int status, const char *error, const struct party_info *party)
+{
+	struct kick *k = arg;
+
+	(void)party;
+	if (status)
+		api_fail(k->req, status, "%s", error ? error : "the control server refused");
+	else
+		api_finish(k->req, 200,
+		           json_pack("{s:s, s:s, s:s}", "status", "removed", "peer_id", k->peer_id,
+		                     "name", k->name));
+	if (!status)
+		log_info("party: removed %s (%s); it may not join this party again", k->name,
+		         k->peer_id);
+	free(k);
+}
+
+void partymgr_kick(void *ctx, struct api_req *req, const char *peer)
+{
+	struct daemon *d = ctx;
+	struct conn *c;
+	struct kick *k;
+	int ret;
+
+	if (!daemon_in_party(d) || d->op != OP_NONE) {
+		api_fail(req, 409,
+		         daemon_in_party(d) ? "busy with the party; try again in a moment"
+		                            : "not in a party");
+		return;
+	}
+	if (strcmp(d->party.host_id, d->id.peer_id) != 0) {
+		const struct peer_info *host = party_info_find(&d->party, d->party.host_id);
+
+		api_fail(req, 403, "only the party's host (%s) may remove members",
+		         host ? host->name : d->party.host_id);
+		return;
+	}
+	if (strcmp(peer, d->self.name) == 0 || strcmp(peer, d->id.peer_id) == 0) {
+		api_fail(req, 400, "that is this machine: `lanrage party leave' leaves the party");
+		return;
+	}
+	c = conn_lookup(&d->cm, peer);
+	if (!c) {
+		api_fail(req, 404, "no member `%s' in the party (a name, peer id or virtual IP)",
+		         peer);
+		return;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		api_fail(req, 503, "out of memory");
+		return;
+	}
+	k->req = req;
+	snprintf(k->peer_id, sizeof(k->peer_id), "%s", c->peer_id);
+	snprintf(k->name, sizeof(k->name), "%s", c->name);
+	ret = d->ctl->ops->kick(d->ctl, c->peer_id, on_kicked, k);
+	if (ret == -ENOTSUP) {
+		api_fail(req, 501,
+		         "removing members needs a coordination server (control_url): with local "
+		         "discovery every member may edit the shared file");
+		free(k);
+	} else if (ret < 0) {
+		on_kicked(k, 503, strerror(-ret), NULL);
+	}
 }
 
 void partymgr_events(struct daemon *d, struct ctl_events *ev)

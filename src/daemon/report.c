@@ -56,6 +56,8 @@ json_t *report_status(void *ctx)
 	json_object_set_new(ctl, "detail", json_string(d->link_detail));
 	json_object_set_new(o, "control", ctl);
 	json_object_set_new(o, "party", partymgr_party_json(d));
+	json_object_set_new(o, "party_note",
+	                    d->party_note[0] ? json_string(d->party_note) : json_null());
 	json_object_set_new(nat, "type", json_string(nat_type_name(d->self.nat_type)));
 	json_object_set_new(nat, "public_endpoint", addr_json(&d->self.public_endpoint));
 	json_object_set_new(nat, "global_endpoint", addr_json(&d->self.global_endpoint));

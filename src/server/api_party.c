@@ -123,14 +123,22 @@ void api_party_peer_leave(struct request *rq)
 	struct api_error e;
 	bool removed;
 
-	if (!prologue(rq, party_id, peer_id, &e) || !require_self(rq, peer_id, "leave", &e) ||
-	    !registry_leave(&rq->srv->registry, party_id, peer_id, LEAVE_LEFT, 0, &removed, &e)) {
-		http_reply_error(rq, &e);
-		return;
-	}
+	bool self;
+
+	if (!prologue(rq, party_id, peer_id, &e))
+		goto err;
+	/* Another member's record: only the host may, and that removes it for good. */
+	self = strcmp(rq->who.peer_id, peer_id) == 0;
+	if (self ? !registry_leave(&rq->srv->registry, party_id, peer_id, LEAVE_LEFT, 0, &removed,
+	                           &e)
+	         : !registry_kick(&rq->srv->registry, party_id, rq->who.peer_id, peer_id, &e))
+		goto err;
 	http_reply_json(rq, 200,
-	                json_pack("{s:s, s:s, s:s}", "status", "left", "party_id", party_id,
-	                          "peer_id", peer_id));
+	                json_pack("{s:s, s:s, s:s}", "status", self ? "left" : "removed",
+	                          "party_id", party_id, "peer_id", peer_id));
+	return;
+err:
+	http_reply_error(rq, &e);
 }
 
 void api_party_peer_update(struct request *rq)

@@ -386,6 +386,32 @@ err:
 	return false;
 }
 
+static bool found_row(void *arg, int n, const char *const *c)
+{
+	*(bool *)arg = true;
+	return false;
+}
+
+/* Whether the host removed peer_id from the party (inside the open transaction); 403 if so. */
+static bool check_not_banned(struct registry *r, const char *party_id, const char *peer_id,
+                             struct api_error *e)
+{
+	struct store_param p[] = { SP_T(party_id), SP_T(peer_id) };
+	bool banned = false;
+	errmsg err;
+	int rc = store_query(r->store, "SELECT 1 FROM bans WHERE party_id = $1 AND peer_id = $2", p,
+	                     2, found_row, &banned, err);
+
+	if (rc) {
+		api_error_store(e, rc, err);
+		return false;
+	}
+	if (banned)
+		api_error_set(e, API_FORBIDDEN, "the host of party %s removed you from it",
+		              party_id);
+	return !banned;
+}
+
 bool registry_join(struct registry *r, const char *party_id, const struct identity *who,
                    const struct member_request *req, struct party_info *out, struct api_error *e)
 {
@@ -395,6 +421,11 @@ bool registry_join(struct registry *r, const char *party_id, const struct identi
 		return false;
 	if (!load_party(r, party_id, true, out, e)) {
 		store_rollback(r->store);
+		return false;
+	}
+	if (!check_not_banned(r, party_id, who->peer_id, e)) {
+		store_rollback(r->store);
+		party_info_clear(out);
 		return false;
 	}
 	if (!put_member(r, out, who, req, &joined, e) || !commit(r, e)) {
@@ -434,9 +465,12 @@ static bool begin_member(struct registry *r, const char *party_id, const char *p
 	return true;
 }
 
-bool registry_leave(struct registry *r, const char *party_id, const char *peer_id,
-                    enum leave_reason why, int64_t stale_before_ms, bool *removed,
-                    struct api_error *e)
+static const char *const leave_names[] = { "left", "expired", "kicked" };
+
+/* Removes peer_id (for LEAVE_KICKED by the host `by`, and keeps it out); see registry_leave. */
+static bool remove_member(struct registry *r, const char *party_id, const char *peer_id,
+                          enum leave_reason why, int64_t stale_before_ms, const char *by,
+                          bool *removed, struct api_error *e)
 {
 	struct party_info party;
 	const struct peer_info *next_host = NULL;
@@ -456,13 +490,25 @@ bool registry_leave(struct registry *r, const char *party_id, const char *peer_i
 		party_info_clear(&party);
 		return true;
 	}
+	if (why == LEAVE_KICKED && strcmp(party.host_id, by) != 0) {
+		api_error_set(e, API_FORBIDDEN,
+		              "only the party's host (%s) may remove another member",
+		              party.host_id);
+		goto err;
+	}
 	was_host = strcmp(party.host_id, peer_id) == 0;
 	{
-		struct store_param p[] = { SP_T(party_id), SP_T(peer_id) };
+		struct store_param p[] = { SP_T(party_id), SP_T(peer_id), SP_I(now_wall_ms()) };
 
 		rc = store_query(r->store,
 		                 "DELETE FROM members WHERE party_id = $1 AND peer_id = $2", p, 2,
 		                 NULL, NULL, err);
+		if (!rc && why == LEAVE_KICKED)
+			rc = store_query(
+			    r->store,
+			    "INSERT INTO bans (party_id, peer_id, banned_at) VALUES ($1, "
+			    "$2, $3) ON CONFLICT (party_id, peer_id) DO NOTHING",
+			    p, 3, NULL, NULL, err);
 	}
 	if (rc)
 		goto err_store;
@@ -487,14 +533,12 @@ bool registry_leave(struct registry *r, const char *party_id, const char *peer_i
 		goto err;
 	*removed = true;
 	party_info_clear(&party);
-	log_info("party %s: peer %s %s%s%s%s", party_id, peer_id,
-	         why == LEAVE_EXPIRED ? "expired" : "left", closed ? "; party closed" : "",
-	         new_host[0] ? "; new host " : "", new_host);
+	log_info("party %s: peer %s %s%s%s%s", party_id, peer_id, leave_names[why],
+	         closed ? "; party closed" : "", new_host[0] ? "; new host " : "", new_host);
 	/* The last member's stream stays open for party_closed, which ends every stream. */
 	events_publish(r->events, party_id, EVENT_MEMBER_LEFT, NULL,
 	               json_pack("{s:s, s:s, s:s, s:b}", "party_id", party_id, "peer_id", peer_id,
-	                         "reason", why == LEAVE_EXPIRED ? "expired" : "left", "closing",
-	                         closed));
+	                         "reason", leave_names[why], "closing", closed));
 	if (new_host[0])
 		events_publish(r->events, party_id, EVENT_HOST_CHANGED, NULL,
 		               json_pack("{s:s, s:s, s:s}", "party_id", party_id, "host_id",
@@ -509,6 +553,21 @@ err:
 	store_rollback(r->store);
 	party_info_clear(&party);
 	return false;
+}
+
+bool registry_leave(struct registry *r, const char *party_id, const char *peer_id,
+                    enum leave_reason why, int64_t stale_before_ms, bool *removed,
+                    struct api_error *e)
+{
+	return remove_member(r, party_id, peer_id, why, stale_before_ms, NULL, removed, e);
+}
+
+bool registry_kick(struct registry *r, const char *party_id, const char *host_id,
+                   const char *peer_id, struct api_error *e)
+{
+	bool removed;
+
+	return remove_member(r, party_id, peer_id, LEAVE_KICKED, 0, host_id, &removed, e);
 }
 
 bool registry_update(struct registry *r, const char *party_id, const char *peer_id,

@@ -34,7 +34,7 @@ struct registry {
 };
 
 /* Why a member left, as the member_left event says. */
-enum leave_reason { LEAVE_LEFT, LEAVE_EXPIRED };
+enum leave_reason { LEAVE_LEFT, LEAVE_EXPIRED, LEAVE_KICKED };
 
 /* The registered peer behind a token: its id and key (from registration). */
 struct identity {
@@ -57,6 +57,12 @@ bool registry_join(struct registry *r, const char *party_id, const struct identi
 bool registry_leave(struct registry *r, const char *party_id, const char *peer_id,
                     enum leave_reason why, int64_t stale_before_ms, bool *removed,
                     struct api_error *e) WARN_UNUSED;
+/*
+ * The host removes another member, who may not join this party again: 403
+ * unless host_id is the party's host.  (A member's own record is a leave.)
+ */
+bool registry_kick(struct registry *r, const char *party_id, const char *host_id,
+                   const char *peer_id, struct api_error *e) WARN_UNUSED;
 bool registry_update(struct registry *r, const char *party_id, const char *peer_id,
                      const struct member_request *req, struct peer_info *out,
                      struct api_error *e) WARN_UNUSED;

@@ -48,7 +48,15 @@ static const char *const schema_v2[] = {
 	NULL,
 };
 
-static const char *const *const schema[] = { schema_v1, schema_v2 };
+/* Members a party's host removed, kept out of that party while it exists. */
+static const char *const schema_v3[] = {
+	"CREATE TABLE bans (party_id TEXT NOT NULL REFERENCES parties (party_id)"
+	" ON DELETE CASCADE, peer_id TEXT NOT NULL, banned_at BIGINT NOT NULL,"
+	" PRIMARY KEY (party_id, peer_id))",
+	NULL,
+};
+
+static const char *const *const schema[] = { schema_v1, schema_v2, schema_v3 };
 
 static int open_driver(struct store *s, const char *url, char *err)
 {

@@ -547,6 +547,54 @@ static void test_party_flow(void **state)
 	control_client_destroy(e);
 }
 
+/* The host removes a member, who cannot come back to that party; nobody else may remove one. */
+static void test_kick(void **state)
+{
+	struct control_client *a = client_new(&main_srv, true), *b = client_new(&main_srv, true);
+	struct control_client *c = client_new(&main_srv, true);
+	char party_id[PARTY_ID_LEN + 1], auth_a[128], auth_c[128], path[200];
+	struct reply r = { 0 };
+	json_t *party;
+
+	bearer(auth_a, sizeof(auth_a), a);
+	bearer(auth_c, sizeof(auth_c), c);
+	create_party(a, "Kick Night", party_id);
+	join_party(b, party_id, "bob");
+	join_party(c, party_id, "carol");
+	snprintf(path, sizeof(path), "/parties/%s/peers/%s", party_id, control_client_peer_id(b));
+	expect_raw("DELETE", path, auth_c, NULL, 403, "only the party's host");
+	expect_raw("DELETE", path, auth_a, NULL, 200, NULL);
+	json_decref(get_peer(a, party_id, control_client_peer_id(b), 404));
+	/* Kept out: joining again is refused, with the reason. */
+	{
+		struct peer_info self = self_desc("bob again", "open", "198.51.100.9", 51820);
+
+		CALL(r, control_party_join(b, party_id, &self, reply_cb, &r));
+		expect_status(&r, 403);
+		assert_non_null(strstr(r.error, "removed you"));
+		reply_clear(&r);
+	}
+	/* An unknown member is 404. */
+	snprintf(path, sizeof(path), "/parties/%s/peers/0123456789abcdef", party_id);
+	expect_raw("DELETE", path, auth_a, NULL, 404, "not a member");
+	/* Carol is still in, and bob's ban is for this party only. */
+	CALL(r, control_party_get(a, party_id, reply_cb, &r));
+	expect_status(&r, 200);
+	party = json_object_get(r.body, "peers");
+	assert_int_equal(json_object_size(party), 2);
+	assert_non_null(json_object_get(party, control_client_peer_id(c)));
+	reply_clear(&r);
+	{
+		char other[PARTY_ID_LEN + 1];
+
+		create_party(c, "Another Night", other);
+		join_party(b, other, "bob elsewhere");
+	}
+	control_client_destroy(a);
+	control_client_destroy(b);
+	control_client_destroy(c);
+}
+
 static void test_impersonation(void **state)
 {
 	struct control_client *a = client_new(&main_srv, true), *b = client_new(&main_srv, true);
@@ -561,9 +609,9 @@ static void test_impersonation(void **state)
 	bearer(auth_b, sizeof(auth_b), b);
 	bearer(auth_x, sizeof(auth_x), x);
 
-	/* B may not leave, heartbeat or update as A. */
+	/* B may not remove A (only the host may), heartbeat or update as A. */
 	snprintf(path, sizeof(path), "/parties/%s/peers/%s", party_id, a_id);
-	expect_raw("DELETE", path, auth_b, NULL, 403, "may not leave");
+	expect_raw("DELETE", path, auth_b, NULL, 403, "only the party's host");
 	expect_raw("PATCH", path, auth_b, "{\"nat_type\": \"open\"}", 403, "may not update");
 	snprintf(path, sizeof(path), "/parties/%s/peers/%s/heartbeat", party_id, a_id);
 	expect_raw("POST", path, auth_b, NULL, 403, "may not heartbeat");
@@ -976,13 +1024,21 @@ static void test_metrics(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_health),          cmocka_unit_test(test_bad_input),
-		cmocka_unit_test(test_register_proof),  cmocka_unit_test(test_party_flow),
-		cmocka_unit_test(test_impersonation),   cmocka_unit_test(test_events_and_signal),
-		cmocka_unit_test(test_host_migration),  cmocka_unit_test(test_relays),
-		cmocka_unit_test(test_relay_token),     cmocka_unit_test(test_metrics),
-		cmocka_unit_test(test_cleanup),         cmocka_unit_test(test_sigkill_restart),
-		cmocka_unit_test(test_auth_rate_limit), cmocka_unit_test(test_two_instances),
+		cmocka_unit_test(test_health),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_register_proof),
+		cmocka_unit_test(test_party_flow),
+		cmocka_unit_test(test_impersonation),
+		cmocka_unit_test(test_events_and_signal),
+		cmocka_unit_test(test_kick),
+		cmocka_unit_test(test_host_migration),
+		cmocka_unit_test(test_relays),
+		cmocka_unit_test(test_relay_token),
+		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_cleanup),
+		cmocka_unit_test(test_sigkill_restart),
+		cmocka_unit_test(test_auth_rate_limit),
+		cmocka_unit_test(test_two_instances),
 	};
 	int failed;
 

@@ -43,6 +43,10 @@ wait_for 15 "bob pinging alice" pings 1b "$A"
 grep -q "the party is IPv4 only here" "$LAB_DIR/d1b.log" || fail "bob's log does not say the party is IPv4 only"
 [[ "$(cli 1 --json status | jq -r .virtual_ip6)" == fd4c:5247:6c61::* ]] ||
 	fail "alice has no IPv6 address: $(cli 1 --json status | jq .virtual_ip6)"
+# Without a server nobody can keep a member out: the shared file is everyone's.
+out=$(cli 1 party kick bob 2>&1) && fail "a kick without a coordination server: $out"
+grep -q "needs a coordination server" <<<"$out" || fail "the refused kick does not say why: $out"
+[ "$(member_count 1)" = 2 ] || fail "the refused kick removed bob anyway"
 
 step "alice restarts: she rejoins with the same virtual IP"
 daemon_stop 1

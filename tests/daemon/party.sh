@@ -208,4 +208,21 @@ for k in 1 2; do
 	wait_for 10 "host 3 pinging host $k" pings 3 "${VIP[$k]}"
 	wait_for 10 "host $k pinging host 3" pings "$k" "$(vip 3)"
 done
+
+step "the host removes player3: out at once, told why, and not let back in"
+VIP3=$(vip 3)
+out=$(cli 2 party kick player3 2>&1) && fail "player2, not the host, removed a member: $out"
+grep -q "only the party's host (player1)" <<<"$out" || fail "a non-host's kick: $out"
+out=$(cli 1 party kick player1 2>&1) && fail "the host kicked itself: $out"
+grep -q "party leave" <<<"$out" || fail "kicking oneself: $out"
+cli 1 party kick player3 | grep -q "Removed player3" || fail "the host's kick"
+wait_for 10 "player3 out of the party" eval '[ -z "$(vip 3)" ]'
+cli 3 status | grep -q "party:       none: the host removed us from party $PARTY" ||
+	fail "player3's status does not say why: $(cli 3 status)"
+for k in 1 2; do
+	wait_for 10 "host $k dropping player3" eval '[ "$(member_count '"$k"')" = 2 ]'
+done
+! pings 1 "$VIP3" || fail "player3's old address still answers through the tunnel"
+out=$(cli 3 party join "$PARTY" 2>&1) && fail "player3 joined again after its removal: $out"
+grep -q "removed you" <<<"$out" || fail "the refused join does not say why: $out"
 echo PASS
