@@ -53,6 +53,11 @@ static void parse_all(const json_t *body)
 	if (ok && (count < 1 || count > API_PING_COUNT_MAX || !peer[0]))
 		abort();
 	err[0] = '\0';
+	ok = api_body_peer(body, peer, err);
+	check(ok, err);
+	if (ok && !peer[0])
+		abort();
+	err[0] = '\0';
 	check(api_body_favorite(body, &fav, err), err);
 	err[0] = '\0';
 	ok = api_body_profile(body, &prof, err);
