@@ -61,6 +61,9 @@ int ctl_call_error(const struct ctl_remote *r, const struct ctl_call *k,
 	case 409:
 		err_format(out, size, "%s", cr->error ? cr->error : "conflict");
 		return 409;
+	case 403: /* not the host; removed from the party by its host */
+		err_format(out, size, "%s", cr->error ? cr->error : "forbidden");
+		return 403;
 	case 401:
 		err_format(out, size, "%s refused our registration: %s", r->url,
 		           cr->error ? cr->error : "unauthorized");

@@ -196,6 +196,11 @@ static void on_joined(void *arg, int status, const char *error, const struct par
 			partymgr_forget(d, "the party no longer exists");
 			return;
 		}
+		if (status == 403) { /* the host removed us meanwhile: no retry will do */
+			d->op = OP_NONE;
+			partymgr_forget(d, error ? error : "the control server refused the rejoin");
+			return;
+		}
 		if (status || !party) {
 			d->op = OP_NONE;
 			log_info("party %s: cannot rejoin yet: %s", d->state.st.party_id,
@@ -429,6 +434,9 @@ void partymgr_kick(void *ctx, struct api_req *req, const char *peer)
 		         "removing members needs a coordination server (control_url): with local "
 		         "discovery every member may edit the shared file");
 		free(k);
+	} else if (ret == -ENOTCONN) {
+		on_kicked(k, 503,
+		          "not connected to the party's control server right now; try again", NULL);
 	} else if (ret < 0) {
 		on_kicked(k, 503, strerror(-ret), NULL);
 	}

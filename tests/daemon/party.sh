@@ -225,4 +225,12 @@ done
 ! pings 1 "$VIP3" || fail "player3's old address still answers through the tunnel"
 out=$(cli 3 party join "$PARTY" 2>&1) && fail "player3 joined again after its removal: $out"
 grep -q "removed you" <<<"$out" || fail "the refused join does not say why: $out"
+
+step "player2, stopped, is removed meanwhile: restarted, it gives the party up instead of retrying"
+daemon_stop 2
+cli 1 party kick player2 | grep -q "Removed player2" || fail "kicking the stopped player2"
+daemon_start 2 player2 --control-url "$CONTROL_URL"
+wait_for 15 "player2 giving the party up" eval \
+	'cli 2 status | grep -q "party:       none: the host of party $PARTY removed you"'
+[ -z "$(vip 2)" ] || fail "player2 kept its virtual IP"
 echo PASS
