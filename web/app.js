@@ -38,7 +38,7 @@
 		partyInfo: $("party-info"), partyName: $("party-name"), partyHost: $("party-host"),
 		partyId: $("party-id"), partyCopy: $("party-copy"), partyMembers: $("party-members"),
 		vip: $("vip"), vip6: $("vip6"), vip6Label: $("vip6-label"), vip6Row: $("vip6-row"),
-		leaveBtn: $("leave-btn"), partyMsg: $("party-msg"),
+		leaveBtn: $("leave-btn"), partyMsg: $("party-msg"), partyNote: $("party-note"),
 		peersBody: $("peers").tBodies[0], peersEmpty: $("peers-empty"), pingResult: $("ping-result"),
 		natType: $("nat-type"), natPublic: $("nat-public"), natGlobal: $("nat-global"), natLocal: $("nat-local"),
 		natStun: $("nat-stun"), natDetected: $("nat-detected"), natDetail: $("nat-detail"),
@@ -61,6 +61,7 @@
 		lastSlow: 0,
 		partyBusy: false,
 		pinging: null, /* the peer a ping runs for */
+		canKick: false, /* the party's host, on a coordination server */
 	};
 
 	/* Errors api() throws, so callers can tell them apart. */
@@ -325,6 +326,9 @@
 		setText(el.version, s.version);
 		renderControl(s.control || {});
 		renderParty(s.party, s.virtual_ip, s.virtual_ip6);
+		/* With local discovery nobody can keep anyone out (the API says so too). */
+		state.canKick = !!(s.party && s.party.is_host && s.control && s.control.mode === "remote");
+		setText(el.partyNote, s.party ? "" : s.party_note || "");
 		setText(el.natType, natName(nat.type));
 		setText(el.natPublic, nat.public_endpoint);
 		setText(el.natGlobal, nat.global_endpoint || "none");
@@ -420,6 +424,29 @@
 			btn.type = "button";
 			actions.appendChild(btn);
 		}
+		/* The host removes a member: only shown where the daemon can do it. */
+		let kick = actions.querySelector("button.kick");
+		if (!p.self && state.canKick && !kick) {
+			kick = make("button", "kick small danger", "Remove");
+			kick.type = "button";
+			kick.title = "Remove from the party; they cannot join it again";
+			actions.appendChild(kick);
+		} else if ((p.self || !state.canKick) && kick) {
+			kick.remove();
+		}
+	}
+
+	async function kick(peerId, name) {
+		if (!window.confirm(`Remove ${name} from the party? They will not be able to join it again.`))
+			return;
+		setMsg(el.partyMsg, "");
+		try {
+			const r = await api("POST", "/api/party/kick", { peer: peerId }, ACTION_TIMEOUT_MS);
+			setMsg(el.partyMsg, `Removed ${r.name || name} from the party.`, "ok");
+		} catch (e) {
+			setMsg(el.partyMsg, errorText(e), "error");
+		}
+		refreshNow();
 	}
 
 	function renderPeers(data) {
@@ -909,9 +936,12 @@
 		el.partyCopy.addEventListener("click", onCopy);
 		el.peersBody.addEventListener("click", (ev) => {
 			const btn = ev.target.closest("button.ping");
+			const kickBtn = ev.target.closest("button.kick");
 
 			if (btn && !btn.disabled)
 				ping(btn.closest("tr").dataset.peerId, btn.closest("tr").dataset.peer);
+			if (kickBtn)
+				kick(kickBtn.closest("tr").dataset.peerId, kickBtn.closest("tr").dataset.peer);
 		});
 		el.settingsBody.addEventListener("click", onSettingsClick);
 		el.settingsBody.addEventListener("keydown", onSettingsKey);

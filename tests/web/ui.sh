@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # lanraged's web UI in a real browser: Debian's chromium, driven by
-# playwright-core (tests/web/ui.test.mjs), against two real daemons in local
-# mode on one emulated LAN.  The browser runs inside alice's namespace, so it
-# reaches her loopback and nothing outside the lab.
+# playwright-core (tests/web/ui.test.mjs), against two real daemons on one
+# emulated LAN, on a coordination server in the lab's internet (so that the
+# host may remove a member).  The browser runs inside alice's namespace, so
+# it reaches her loopback and nothing outside the lab.
 set -euo pipefail
 LANRAGED=$(realpath "$1")
 LANRAGE=$(realpath "$2")
+CONTROL=$(realpath "$3")
 WEB=$(dirname "$(realpath "$0")")
 . "$(dirname "$0")/../daemon/lib.sh"
 
@@ -16,11 +18,13 @@ WEB=$(dirname "$(realpath "$0")")
 
 lab_init
 lab_add_lan_pair 1 port_restricted_cone
-DISC=$LAB_DIR/discovery
 
-step "alice and bob, local mode"
-daemon_start 1 alice --discovery-dir "$DISC"
-daemon_start 1b bob --discovery-dir "$DISC"
+step "alice and bob on a coordination server"
+# Alice has an IPv6 global address too: the NAT card shows it.
+ip -n "$(lab_host_ns 1)" addr add 2001:db8:1::2/64 dev eth nodad
+control_start
+daemon_start 1 alice --control-url "$CONTROL_URL"
+daemon_start 1b bob --control-url "$CONTROL_URL"
 URL=$(cli 1 --json ui | jq -r .url)
 [[ "$URL" == http://127.0.0.1:8666/#token=* ]] || fail "lanrage ui printed '$URL'"
 OUT=$(cli 1 ui) || fail "lanrage ui failed"

@@ -122,6 +122,7 @@ try {
   assert.ok(await page.locator("#party-none").isVisible(), "no party form outside a party");
   const status = cli(cliAlice, "status");
   assert.ok((await text(page, "#version")).includes(status.version), "version");
+  await waitText(page, "#nat-global", /^\[2001:db8:1::2\]:\d+$/);
 
   step("alice creates a party from the page");
   await page.fill("#create-name", "Friday LAN");
@@ -231,6 +232,23 @@ try {
   assert.ok(cli(cliAlice, "status").party, "a foreign page made alice leave");
   await evil.close();
   foreign.close();
+
+  step("alice, the host, removes bob from the page; he is out and may not come back");
+  assert.equal(await page.locator('tr[data-peer="alice"] button.kick').count(), 0, "a Remove button for oneself");
+  page.once("dialog", (d) => d.accept());
+  await page.click('tr[data-peer="bob"] button.kick');
+  await waitText(page, "#party-msg", /Removed bob from the party/);
+  await page.locator('tr[data-peer="bob"]').waitFor({ state: "detached", timeout: 15000 });
+  await until(15, "bob's daemon out of the party", () => cli(cliBob, "status").party === null);
+  assert.match(String(cli(cliBob, "status").party_note), /host removed us/);
+  let refused = null;
+  try {
+    cli(cliBob, "party", "join", party.party.party_id);
+  } catch (e) {
+    refused = `${e.stdout || ""}${e.stderr || ""}${e.message}`;
+  }
+  assert.ok(refused !== null, "bob joined again after his removal");
+  assert.match(refused, /removed you/);
 
   step("alice leaves from the page");
   await page.click("#leave-btn");
