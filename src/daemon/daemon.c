@@ -168,25 +168,21 @@ static void find_local_endpoint(struct daemon *d, struct addr *out)
 }
 
 /*
- * Our first IPv6 global unicast address (2000::/3), with the WireGuard port:
- * with IPv6 on both ends no NAT stands between two members, only firewalls
- * that let replies in, which probing from both sides at once opens.  The
- * party's own addresses (unique-local) are not global.
+ * Our IPv6 global unicast address (2000::/3; a stable one before a temporary
+ * one, never one still in duplicate address detection), with the WireGuard
+ * port: with IPv6 on both ends no NAT stands between two members, only
+ * firewalls that let replies in, which probing from both sides at once
+ * opens.  The party's own addresses (unique-local) are not global.
  */
 static void find_global_endpoint(struct daemon *d, struct addr *out)
 {
-	struct addr addrs[16];
-	int n = ifaddr_list(addrs, 16, AF_INET6, false, wg_device_port(d->dev));
+	struct in6_addr a;
 
 	addr_clear(out);
-	if (!d->cfg.ipv6_paths)
+	if (!d->cfg.ipv6_paths || !ifwatch_global6(&a))
 		return;
-	for (int i = 0; i < n; i++) {
-		if (addr_is_global6(&addrs[i])) {
-			*out = addrs[i];
-			return;
-		}
-	}
+	out->in6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_addr = a };
+	addr_set_port(out, wg_device_port(d->dev));
 }
 
 /* Refreshes self; tells the party when something others need changed. */

@@ -1,4 +1,6 @@
-/* fuzz_ifwatch.c - the scan of rtnetlink messages for address notices. */
+/* fuzz_ifwatch.c - rtnetlink messages: the scan for address notices, the IPv6 address pick. */
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
@@ -13,5 +15,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(buf, data, size);
 	ifwatch_scan(buf, size);
+	{
+		struct in6_addr a;
+		bool done = false;
+		int rank = 0;
+
+		/* Whatever it picks must be a global address. */
+		if (ifwatch_pick_global6(buf, size, &a, &rank, &done) &&
+		    (a.s6_addr[0] & 0xe0) != 0x20)
+			abort();
+	}
 	return 0;
 }

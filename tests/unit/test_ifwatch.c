@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -51,6 +52,86 @@ static void test_scan(void **state)
 	assert_false(ifwatch_scan(buf, sizeof(h) - 1));
 }
 
+/* Appends an RTM_NEWADDR for addr (text) with ifa flags, scope, and optionally an IFA_FLAGS. */
+static size_t put_addr(uint8_t *buf, size_t at, const char *addr, uint8_t flags, uint8_t scope,
+                       uint32_t more_flags)
+{
+	struct ifaddrmsg ifa = { .ifa_family = AF_INET6, .ifa_flags = flags, .ifa_scope = scope };
+	struct rtattr ra = { .rta_len = RTA_LENGTH(16), .rta_type = IFA_ADDRESS };
+	struct rtattr rf = { .rta_len = RTA_LENGTH(4), .rta_type = IFA_FLAGS };
+	size_t body = NLMSG_ALIGN(sizeof(ifa)) + RTA_ALIGN(ra.rta_len) +
+	              (more_flags ? RTA_ALIGN(rf.rta_len) : 0);
+	struct nlmsghdr h = { .nlmsg_len = (uint32_t)NLMSG_LENGTH(body),
+		              .nlmsg_type = RTM_NEWADDR };
+	uint8_t *p = buf + at;
+	struct in6_addr a;
+
+	assert_int_equal(inet_pton(AF_INET6, addr, &a), 1);
+	memset(p, 0, NLMSG_ALIGN(h.nlmsg_len));
+	memcpy(p, &h, sizeof(h));
+	memcpy(p + NLMSG_HDRLEN, &ifa, sizeof(ifa));
+	p += NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(ifa));
+	memcpy(p, &ra, sizeof(ra));
+	memcpy(p + RTA_LENGTH(0), &a, 16);
+	if (more_flags) {
+		p += RTA_ALIGN(ra.rta_len);
+		memcpy(p, &rf, sizeof(rf));
+		memcpy(p + RTA_LENGTH(0), &more_flags, 4);
+	}
+	return at + NLMSG_ALIGN(h.nlmsg_len);
+}
+
+static const char *pick(const uint8_t *buf, size_t n, char *text)
+{
+	struct in6_addr a;
+	bool done = false;
+	int rank = 0;
+
+	if (!ifwatch_pick_global6(buf, n, &a, &rank, &done))
+		return "none";
+	return inet_ntop(AF_INET6, &a, text, INET6_ADDRSTRLEN);
+}
+
+/* Which IPv6 address is offered: global, settled, not deprecated, stable before temporary. */
+static void test_pick(void **state)
+{
+	uint8_t buf[2048] = { 0 };
+	char text[INET6_ADDRSTRLEN];
+	size_t n;
+
+	(void)state;
+	n = put_addr(buf, 0, "2001:db8::1", IFA_F_TEMPORARY, RT_SCOPE_UNIVERSE, 0);
+	n = put_addr(buf, n, "2001:db8::2", 0, RT_SCOPE_UNIVERSE, 0);
+	assert_string_equal(pick(buf, n, text), "2001:db8::2");
+	/* A temporary one is taken when nothing stable is. */
+	n = put_addr(buf, 0, "2001:db8::1", IFA_F_TEMPORARY, RT_SCOPE_UNIVERSE, 0);
+	assert_string_equal(pick(buf, n, text), "2001:db8::1");
+	/* Never one in DAD, failed, deprecated (from IFA_FLAGS too), link-scoped or not global. */
+	n = put_addr(buf, 0, "2001:db8::3", IFA_F_TENTATIVE, RT_SCOPE_UNIVERSE, 0);
+	n = put_addr(buf, n, "2001:db8::4", IFA_F_DADFAILED, RT_SCOPE_UNIVERSE, 0);
+	n = put_addr(buf, n, "2001:db8::5", 0, RT_SCOPE_UNIVERSE, IFA_F_DEPRECATED);
+	n = put_addr(buf, n, "fe80::6", 0, RT_SCOPE_LINK, 0);
+	n = put_addr(buf, n, "fd4c:5247:6c61::7", 0, RT_SCOPE_UNIVERSE, 0);
+	assert_string_equal(pick(buf, n, text), "none");
+	/* The rank carries over reads: a temporary one in a later read does not replace. */
+	{
+		struct in6_addr a;
+		bool done = false;
+		int rank = 0;
+
+		n = put_addr(buf, 0, "2001:db8::8", 0, RT_SCOPE_UNIVERSE, 0);
+		assert_true(ifwatch_pick_global6(buf, n, &a, &rank, &done));
+		n = put_addr(buf, 0, "2001:db8::9", IFA_F_TEMPORARY, RT_SCOPE_UNIVERSE, 0);
+		assert_true(ifwatch_pick_global6(buf, n, &a, &rank, &done));
+		assert_string_equal(inet_ntop(AF_INET6, &a, text, sizeof(text)), "2001:db8::8");
+		assert_false(done);
+	}
+	/* An attribute running past its message ends the walk without reading beyond. */
+	n = put_addr(buf, 0, "2001:db8::2", 0, RT_SCOPE_UNIVERSE, 0);
+	buf[NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct ifaddrmsg))] = 200; /* rta_len */
+	assert_string_equal(pick(buf, n, text), "none");
+}
+
 /* In a network namespace of its own (root only): an address added is noticed. */
 static void test_kernel(void **state)
 {
@@ -73,12 +154,28 @@ static void test_kernel(void **state)
 	}
 	assert_true(changed);
 	close(pfd.fd);
+
+	/* The kernel's own list: a deprecated address is passed over for a stable one. */
+	{
+		struct in6_addr a;
+		char text[INET6_ADDRSTRLEN];
+
+		assert_false(ifwatch_global6(&a));
+		assert_int_equal(system("ip addr add 2001:db8::9/64 dev lo preferred_lft 0 && "
+		                        "ip addr add 2001:db8::8/64 dev lo"),
+		                 0);
+		assert_true(ifwatch_global6(&a));
+		assert_string_equal(inet_ntop(AF_INET6, &a, text, sizeof(text)), "2001:db8::8");
+		assert_int_equal(system("ip addr del 2001:db8::8/64 dev lo"), 0);
+		assert_false(ifwatch_global6(&a));
+	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_pick),
 		cmocka_unit_test(test_kernel),
 	};
 
