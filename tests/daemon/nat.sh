@@ -9,7 +9,8 @@
 # pairs that no hole punching can open (symmetric with symmetric or with
 # port-restricted) meet on a relay and carry a TCP transfer; the relay they use
 # is killed and they move to the other within seconds; hosts 2 and 3 get IPv6
-# and their pair moves from the relay to a direct IPv6 path; host 4's NAT is
+# and their pair moves from the relay to a direct IPv6 path, and back to the
+# relay when host 3 loses its IPv6 address; host 4's NAT is
 # relaxed to a full cone and the pair 3-4 moves from the relay to a direct path.
 set -euo pipefail
 LANRAGED=$(realpath "$1")
@@ -131,6 +132,17 @@ cli 1 --json peers | jq -e '.peers[] | select(.name == "player2") | .candidates 
 	all(.kind != "ipv6")' >/dev/null || fail "host 1 probes host 2's IPv6 address without IPv6"
 cli 2 nat | grep -F "IPv6 endpoint:   [2001:db8:2::2]:" >/dev/null ||
 	fail "lanrage nat does not show the IPv6 endpoint"
+
+step "host 3 loses its IPv6 address: withdrawn from the party, and the pair back on a relay"
+ip -n "$(lab_host_ns 3)" addr del 2001:db8:3::2/64 dev eth
+wait_for 10 "host 3 withdrawing its IPv6 endpoint" eval '[ -z "$(global_of 3)" ]'
+no_ipv6_candidate() {
+	cli 2 --json peers | jq -e '.peers[] | select(.name == "player3") | .candidates |
+		all(.kind != "ipv6")' >/dev/null
+}
+wait_for 10 "host 2 dropping host 3's IPv6 candidate" no_ipv6_candidate
+wait_for 30 "host 2 reaching host 3 through a relay again" eval '[ "$(path_of 2 player3)" = relay ]'
+wait_for 10 "a ping through the relay" pings 2 "${VIP[3]}"
 
 step "host 4's NAT becomes a full cone: the pair moves to a direct path"
 R4=$(lab_router_ns 4)
