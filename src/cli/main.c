@@ -60,6 +60,7 @@ static void usage(FILE *f)
 	    "  party join ID           join a friend's party\n"
 	    "  party leave             leave the party\n"
 	    "  party kick PEER         (the host) remove a member; it may not join again\n"
+	    "  party unban PEER-ID     (the host) let a removed member join again\n"
 	    "  peers                   the members: virtual IP, state, path, RTT, NAT type\n"
 	    "  ping PEER [-c N]        ping a member (name, peer id or virtual IP) N times\n"
 	    "  nat                     the NAT type lanraged found\n"

@@ -12,7 +12,8 @@ static void usage(void)
 	        "       lanrage party join PARTY-ID\n"
 	        "       lanrage party leave\n"
 	        "       lanrage party kick PEER   (the host: a name, peer id or virtual IP;\n"
-	        "                                  it may not join this party again)\n");
+	        "                                  it may not join this party again)\n"
+	        "       lanrage party unban PEER-ID (the host: let it join again)\n");
 }
 
 static const char *str(const json_t *obj, const char *key, const char *fallback)
@@ -56,6 +57,9 @@ int party_command(struct client *c, int argc, char **argv)
 	} else if (strcmp(sub, "kick") == 0 && argc == 3) {
 		body = json_pack("{s:s}", "peer", argv[2]);
 		rc = client_call(c, "POST", "/api/party/kick", body, CLIENT_PARTY_TIMEOUT_MS, &r);
+	} else if (strcmp(sub, "unban") == 0 && argc == 3) {
+		body = json_pack("{s:s}", "peer", argv[2]);
+		rc = client_call(c, "POST", "/api/party/unban", body, CLIENT_PARTY_TIMEOUT_MS, &r);
 	} else {
 		usage();
 		return EXIT_USAGE;
@@ -65,8 +69,11 @@ int party_command(struct client *c, int argc, char **argv)
 		if (strcmp(sub, "leave") == 0)
 			printf("Left party %s.\n", str(r, "party_id", "?"));
 		else if (strcmp(sub, "kick") == 0)
-			printf("Removed %s (%s) from the party; it may not join it again.\n",
-			       str(r, "name", "?"), str(r, "peer_id", "?"));
+			printf("Removed %s (%s) from the party; it may not join it again\n"
+			       "(lanrage party unban %s lets it).\n",
+			       str(r, "name", "?"), str(r, "peer_id", "?"), str(r, "peer_id", "?"));
+		else if (strcmp(sub, "unban") == 0)
+			printf("%s may join the party again.\n", str(r, "peer_id", "?"));
 		else
 			print_party(r, strcmp(sub, "create") == 0);
 	}

@@ -138,6 +138,8 @@ struct ctl_ops {
 	 * member may edit the shared file.  done gets no party.
 	 */
 	int (*kick)(struct ctl *c, const char *peer_id, ctl_done_fn *done, void *arg);
+	/* The host lets a removed peer (by id) join again; -ENOTSUP locally. */
+	int (*unban)(struct ctl *c, const char *peer_id, ctl_done_fn *done, void *arg);
 	/* Sends data to one member (remote); -ENOTSUP locally. */
 	int (*signal)(struct ctl *c, const char *to_peer_id, const json_t *data);
 	int (*relays)(struct ctl *c, ctl_relays_fn *done, void *arg);

@@ -149,6 +149,9 @@ static int issue(struct ctl_call *k)
 		return control_request(r->cc, "POST", path, NULL, true, on_reply, k);
 	case CALL_KICK:
 		return control_party_kick(r->cc, k->party_id, k->to, on_reply, k);
+	case CALL_UNBAN:
+		snprintf(path, sizeof(path), "/parties/%s/bans/%s", k->party_id, k->to);
+		return control_request(r->cc, "DELETE", path, NULL, true, on_reply, k);
 	}
 	return -EINVAL;
 }

@@ -482,6 +482,7 @@ static const struct ctl_ops local_ops = {
 	.relays = local_relays,
 	.relay_token = local_relay_token,
 	.kick = local_kick,
+	.unban = local_kick,
 	.link = local_link,
 	.describe = local_describe,
 	.destroy = local_destroy,

@@ -435,18 +435,19 @@ static void on_token_reply(struct ctl_remote *r, struct ctl_call *k, const struc
 	secret_zero(token, sizeof(token));
 }
 
-static void on_kick_reply(struct ctl_remote *r, struct ctl_call *k, const struct control_reply *cr)
+static void on_member_op_reply(struct ctl_remote *r, struct ctl_call *k,
+                               const struct control_reply *cr)
 {
 	char msg[ERR_MAX + URL_MAX];
 
 	if (!ctl_ok_status(cr->status)) {
 		int status = ctl_call_error(r, k, cr, msg, sizeof(msg));
 
-		k->kick_done(k->arg, status, msg, NULL);
+		k->done_fn(k->arg, status, msg, NULL);
 		return;
 	}
-	/* The member's departure comes as member_left, like any other. */
-	k->kick_done(k->arg, 0, NULL, NULL);
+	/* A removed member's departure comes as member_left, like any other. */
+	k->done_fn(k->arg, 0, NULL, NULL);
 }
 
 void ctl_remote_dispatch(struct ctl_call *k, const struct control_reply *cr)
@@ -493,7 +494,8 @@ void ctl_remote_dispatch(struct ctl_call *k, const struct control_reply *cr)
 		on_token_reply(r, k, cr);
 		break;
 	case CALL_KICK:
-		on_kick_reply(r, k, cr);
+	case CALL_UNBAN:
+		on_member_op_reply(r, k, cr);
 		break;
 	}
 }
@@ -751,7 +753,9 @@ static int remote_relay_token(struct ctl *c, ctl_relay_token_fn *done, void *arg
 	return rc;
 }
 
-static int remote_kick(struct ctl *c, const char *peer_id, ctl_done_fn *done, void *arg)
+/* A kick or an unban: one peer id, an answer with no party. */
+static int member_op(struct ctl *c, enum call_kind kind, const char *peer_id, ctl_done_fn *done,
+                     void *arg)
 {
 	struct ctl_remote *r = to_remote(c);
 	struct ctl_call *k;
@@ -759,16 +763,26 @@ static int remote_kick(struct ctl *c, const char *peer_id, ctl_done_fn *done, vo
 
 	if (r->state != REMOTE_MEMBER)
 		return -ENOTCONN;
-	k = ctl_call_new(r, CALL_KICK);
+	k = ctl_call_new(r, kind);
 	if (!k)
 		return -ENOMEM;
 	snprintf(k->to, sizeof(k->to), "%s", peer_id);
-	k->kick_done = done;
+	k->done_fn = done;
 	k->arg = arg;
 	rc = ctl_call_submit(k);
 	if (rc)
 		ctl_call_free(k);
 	return rc;
+}
+
+static int remote_kick(struct ctl *c, const char *peer_id, ctl_done_fn *done, void *arg)
+{
+	return member_op(c, CALL_KICK, peer_id, done, arg);
+}
+
+static int remote_unban(struct ctl *c, const char *peer_id, ctl_done_fn *done, void *arg)
+{
+	return member_op(c, CALL_UNBAN, peer_id, done, arg);
 }
 
 static enum ctl_link remote_link(const struct ctl *c)
@@ -809,6 +823,7 @@ static const struct ctl_ops remote_ops = {
 	.join = remote_join,
 	.leave = remote_leave,
 	.kick = remote_kick,
+	.unban = remote_unban,
 	.update_self = remote_update_self,
 	.signal = remote_signal,
 	.relays = remote_relays,

@@ -69,6 +69,7 @@ enum call_kind {
 	CALL_RELAYS,
 	CALL_TOKEN,
 	CALL_KICK,
+	CALL_UNBAN,
 };
 
 /* One request; on the ctl's list until answered (destroy frees the rest). */
@@ -81,11 +82,11 @@ struct ctl_call {
 	bool reauthed;     /* already sent again after a 401 */
 	uint64_t sent_ms;
 	char party_id[PARTY_ID_LEN + 1];
-	char to[PEER_ID_MAX + 1]; /* signal, kick */
+	char to[PEER_ID_MAX + 1]; /* signal, kick, unban */
 	json_t *data;             /* signal; owned */
 	ctl_relays_fn *relays_done;
 	ctl_relay_token_fn *token_done;
-	ctl_done_fn *kick_done;
+	ctl_done_fn *done_fn; /* kick, unban */
 	void *arg;
 };
 

@@ -256,6 +256,7 @@ enum route_id {
 	R_PARTY_JOIN,
 	R_PARTY_LEAVE,
 	R_PARTY_KICK,
+	R_PARTY_UNBAN,
 	R_PING,
 	R_SETTINGS,
 	R_FAVORITES,
@@ -278,6 +279,7 @@ static const struct route {
 	[R_PARTY_JOIN] = { "/api/party/join", false, M_POST },
 	[R_PARTY_LEAVE] = { "/api/party/leave", false, M_POST },
 	[R_PARTY_KICK] = { "/api/party/kick", false, M_POST },
+	[R_PARTY_UNBAN] = { "/api/party/unban", false, M_POST },
 	[R_PING] = { "/api/ping", false, M_POST },
 	[R_SETTINGS] = { "/api/settings", false, M_GET | M_PATCH },
 	[R_FAVORITES] = { "/api/favorites", false, M_GET | M_POST },
@@ -399,6 +401,9 @@ static void handle_action(struct api *api, struct evhttp_request *evreq, enum ro
 	case R_PARTY_KICK:
 		ok = api_body_peer(body, peer, err) && api->backend.party_kick;
 		break;
+	case R_PARTY_UNBAN:
+		ok = api_body_peer(body, peer, err) && api->backend.party_unban;
+		break;
 	default:
 		ok = api_body_ping(body, peer, &count, err) && api->backend.ping;
 		break;
@@ -430,6 +435,10 @@ static void handle_action(struct api *api, struct evhttp_request *evreq, enum ro
 	case R_PARTY_KICK:
 		log_info("api: remove %s from the party", peer);
 		api->backend.party_kick(api->backend.ctx, req, peer);
+		break;
+	case R_PARTY_UNBAN:
+		log_info("api: let %s join the party again", peer);
+		api->backend.party_unban(api->backend.ctx, req, peer);
 		break;
 	default:
 		api->backend.ping(api->backend.ctx, req, peer, count);
@@ -559,6 +568,7 @@ static void on_request(struct evhttp_request *evreq, void *arg)
 	case R_PARTY_JOIN:
 	case R_PARTY_LEAVE:
 	case R_PARTY_KICK:
+	case R_PARTY_UNBAN:
 	case R_PING:
 		handle_action(api, evreq, (enum route_id)r, body);
 		break;

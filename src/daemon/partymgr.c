@@ -390,6 +390,41 @@ static void on_kicked(void *arg, int status, const char *error, const struct par
 	free(k);
 }
 
+/* Whether this machine may act as the party's host now; else req is answered. */
+static bool host_ready(struct daemon *d, struct api_req *req, const char *what)
+{
+	const struct peer_info *host;
+
+	if (!daemon_in_party(d) || d->op != OP_NONE) {
+		api_fail(req, 409,
+		         daemon_in_party(d) ? "busy with the party; try again in a moment"
+		                            : "not in a party");
+		return false;
+	}
+	if (strcmp(d->party.host_id, d->id.peer_id) == 0)
+		return true;
+	host = party_info_find(&d->party, d->party.host_id);
+	api_fail(req, 403, "only the party's host (%s) may %s",
+	         host ? host->name : d->party.host_id, what);
+	return false;
+}
+
+/* The control plane refused to do it at all, or to do it now. */
+static void member_op_failed(struct kick *k, int ret)
+{
+	if (ret == -ENOTSUP) {
+		api_fail(k->req, 501,
+		         "removing members needs a coordination server (control_url): with local "
+		         "discovery every member may edit the shared file");
+		free(k);
+	} else if (ret == -ENOTCONN) {
+		on_kicked(k, 503,
+		          "not connected to the party's control server right now; try again", NULL);
+	} else {
+		on_kicked(k, 503, strerror(-ret), NULL);
+	}
+}
+
 void partymgr_kick(void *ctx, struct api_req *req, const char *peer)
 {
 	struct daemon *d = ctx;
@@ -397,19 +432,8 @@ void partymgr_kick(void *ctx, struct api_req *req, const char *peer)
 	struct kick *k;
 	int ret;
 
-	if (!daemon_in_party(d) || d->op != OP_NONE) {
-		api_fail(req, 409,
-		         daemon_in_party(d) ? "busy with the party; try again in a moment"
-		                            : "not in a party");
+	if (!host_ready(d, req, "remove members"))
 		return;
-	}
-	if (strcmp(d->party.host_id, d->id.peer_id) != 0) {
-		const struct peer_info *host = party_info_find(&d->party, d->party.host_id);
-
-		api_fail(req, 403, "only the party's host (%s) may remove members",
-		         host ? host->name : d->party.host_id);
-		return;
-	}
 	if (strcmp(peer, d->self.name) == 0 || strcmp(peer, d->id.peer_id) == 0) {
 		api_fail(req, 400, "that is this machine: `lanrage party leave' leaves the party");
 		return;
@@ -429,17 +453,48 @@ void partymgr_kick(void *ctx, struct api_req *req, const char *peer)
 	snprintf(k->peer_id, sizeof(k->peer_id), "%s", c->peer_id);
 	snprintf(k->name, sizeof(k->name), "%s", c->name);
 	ret = d->ctl->ops->kick(d->ctl, c->peer_id, on_kicked, k);
-	if (ret == -ENOTSUP) {
-		api_fail(req, 501,
-		         "removing members needs a coordination server (control_url): with local "
-		         "discovery every member may edit the shared file");
-		free(k);
-	} else if (ret == -ENOTCONN) {
-		on_kicked(k, 503,
-		          "not connected to the party's control server right now; try again", NULL);
-	} else if (ret < 0) {
-		on_kicked(k, 503, strerror(-ret), NULL);
+	if (ret < 0)
+		member_op_failed(k, ret);
+}
+
+static void on_unbanned(void *arg, int status, const char *error, const struct party_info *party)
+{
+	struct kick *k = arg;
+
+	(void)party;
+	if (status) {
+		api_fail(k->req, status, "%s", error ? error : "the control server refused");
+	} else {
+		api_finish(k->req, 200,
+		           json_pack("{s:s, s:s}", "status", "unbanned", "peer_id", k->peer_id));
+		log_info("party: %s may join again", k->peer_id);
 	}
+	free(k);
+}
+
+void partymgr_unban(void *ctx, struct api_req *req, const char *peer_id)
+{
+	struct daemon *d = ctx;
+	struct kick *k;
+	int ret;
+
+	if (!host_ready(d, req, "let removed members back in"))
+		return;
+	if (!peer_id_valid(peer_id)) {
+		api_fail(req, 400, "`%s' is not a peer id (`lanrage party kick' printed it)",
+		         peer_id);
+		return;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		api_fail(req, 503, "out of memory");
+		return;
+	}
+	k->req = req;
+	snprintf(k->peer_id, sizeof(k->peer_id), "%s", peer_id);
+	ret = d->ctl->ops->unban(d->ctl, peer_id, on_unbanned, k);
+	if (ret < 0)
+		member_op_failed(k, ret);
 }
 
 void partymgr_events(struct daemon *d, struct ctl_events *ev)

@@ -33,6 +33,8 @@ void partymgr_join(void *ctx, struct api_req *req, const char *party_id);
 void partymgr_leave(void *ctx, struct api_req *req);
 /* The host removes a member (name, peer id or virtual IP) for good: not from this party again. */
 void partymgr_kick(void *ctx, struct api_req *req, const char *peer);
+/* The host lets a removed peer (its peer id: it is no member to name) join again. */
+void partymgr_unban(void *ctx, struct api_req *req, const char *peer_id);
 
 /* The party as the API shows it: {"party_id", "name", ...}, or null. */
 json_t *partymgr_party_json(const struct daemon *d);

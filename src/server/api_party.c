@@ -141,6 +141,21 @@ err:
 	http_reply_error(rq, &e);
 }
 
+void api_party_unban(struct request *rq)
+{
+	char party_id[PARTY_ID_LEN + 1], peer_id[PEER_ID_MAX + 1];
+	struct api_error e;
+
+	if (!prologue(rq, party_id, peer_id, &e) ||
+	    !registry_unban(&rq->srv->registry, party_id, rq->who.peer_id, peer_id, &e)) {
+		http_reply_error(rq, &e);
+		return;
+	}
+	http_reply_json(rq, 200,
+	                json_pack("{s:s, s:s, s:s}", "status", "unbanned", "party_id", party_id,
+	                          "peer_id", peer_id));
+}
+
 void api_party_peer_update(struct request *rq)
 {
 	char party_id[PARTY_ID_LEN + 1], peer_id[PEER_ID_MAX + 1];

@@ -392,20 +392,31 @@ static bool found_row(void *arg, int n, const char *const *c)
 	return false;
 }
 
-/* Whether the host removed peer_id from the party (inside the open transaction); 403 if so. */
+/* Whether the host removed peer_id from the party (inside the open transaction); false on a
+ * store error (e says it). */
+static bool is_banned(struct registry *r, const char *party_id, const char *peer_id, bool *banned,
+                      struct api_error *e)
+{
+	struct store_param p[] = { SP_T(party_id), SP_T(peer_id) };
+	errmsg err;
+	int rc;
+
+	*banned = false;
+	rc = store_query(r->store, "SELECT 1 FROM bans WHERE party_id = $1 AND peer_id = $2", p, 2,
+	                 found_row, banned, err);
+	if (rc)
+		api_error_store(e, rc, err);
+	return rc == 0;
+}
+
+/* 403 when the host removed peer_id from the party. */
 static bool check_not_banned(struct registry *r, const char *party_id, const char *peer_id,
                              struct api_error *e)
 {
-	struct store_param p[] = { SP_T(party_id), SP_T(peer_id) };
-	bool banned = false;
-	errmsg err;
-	int rc = store_query(r->store, "SELECT 1 FROM bans WHERE party_id = $1 AND peer_id = $2", p,
-	                     2, found_row, &banned, err);
+	bool banned;
 
-	if (rc) {
-		api_error_store(e, rc, err);
+	if (!is_banned(r, party_id, peer_id, &banned, e))
 		return false;
-	}
 	if (banned)
 		api_error_set(e, API_FORBIDDEN, "the host of party %s removed you from it",
 		              party_id);
@@ -568,6 +579,51 @@ bool registry_kick(struct registry *r, const char *party_id, const char *host_id
 	bool removed;
 
 	return remove_member(r, party_id, peer_id, LEAVE_KICKED, 0, host_id, &removed, e);
+}
+
+bool registry_unban(struct registry *r, const char *party_id, const char *host_id,
+                    const char *peer_id, struct api_error *e)
+{
+	struct store_param p[] = { SP_T(party_id), SP_T(peer_id) };
+	struct party_info party;
+	bool banned;
+	errmsg err;
+	int rc;
+
+	if (!begin(r, e))
+		return false;
+	if (!load_party(r, party_id, true, &party, e)) {
+		store_rollback(r->store);
+		return false;
+	}
+	if (strcmp(party.host_id, host_id) != 0) {
+		api_error_set(e, API_FORBIDDEN,
+		              "only the party's host (%s) may let a removed member back in",
+		              party.host_id);
+		goto err;
+	}
+	if (!is_banned(r, party_id, peer_id, &banned, e))
+		goto err;
+	if (!banned) {
+		api_error_set(e, API_NOT_FOUND, "peer %s was not removed from party %s", peer_id,
+		              party_id);
+		goto err;
+	}
+	rc = store_query(r->store, "DELETE FROM bans WHERE party_id = $1 AND peer_id = $2", p, 2,
+	                 NULL, NULL, err);
+	if (rc) {
+		api_error_store(e, rc, err);
+		goto err;
+	}
+	if (!commit(r, e))
+		goto err;
+	party_info_clear(&party);
+	log_info("party %s: peer %s may join again", party_id, peer_id);
+	return true;
+err:
+	store_rollback(r->store);
+	party_info_clear(&party);
+	return false;
 }
 
 bool registry_update(struct registry *r, const char *party_id, const char *peer_id,

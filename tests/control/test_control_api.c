@@ -590,6 +590,12 @@ static void test_kick(void **state)
 		create_party(c, "Another Night", other);
 		join_party(b, other, "bob elsewhere");
 	}
+	/* Only the host lets bob back in; then he joins; a second unban finds nothing. */
+	snprintf(path, sizeof(path), "/parties/%s/bans/%s", party_id, control_client_peer_id(b));
+	expect_raw("DELETE", path, auth_c, NULL, 403, "only the party's host");
+	expect_raw("DELETE", path, auth_a, NULL, 200, NULL);
+	expect_raw("DELETE", path, auth_a, NULL, 404, "was not removed");
+	join_party(b, party_id, "bob is back");
 	control_client_destroy(a);
 	control_client_destroy(b);
 	control_client_destroy(c);

@@ -226,6 +226,13 @@ done
 out=$(cli 3 party join "$PARTY" 2>&1) && fail "player3 joined again after its removal: $out"
 grep -q "removed you" <<<"$out" || fail "the refused join does not say why: $out"
 
+step "the host lets player3 back in: it joins again"
+ID3=$(cli 3 --json status | jq -r .peer_id)
+out=$(cli 2 party unban "$ID3" 2>&1) && fail "player2, not the host, let player3 back in: $out"
+cli 1 party unban "$ID3" | grep -q "may join the party again" || fail "the host's unban"
+cli 3 party join "$PARTY" >/dev/null || fail "player3 cannot join after the unban"
+wait_for 10 "host 1 pinging player3 again" pings 1 "$(vip 3)"
+
 step "player2, stopped, is removed meanwhile: restarted, it gives the party up instead of retrying"
 daemon_stop 2
 cli 1 party kick player2 | grep -q "Removed player2" || fail "kicking the stopped player2"
