@@ -223,8 +223,7 @@ static void update_candidates(struct conn_manager *cm, struct conn *c, bool forc
 	}
 	/* An address withdrawn is a change too (learned and relayed candidates stay anyway). */
 	for (size_t j = 0; j < p->n_cand && same; j++) {
-		bool found =
-		    p->cand[j].kind == CAND_PEER_REFLEXIVE || p->cand[j].kind == CAND_RELAY;
+		bool found = path_candidate_kept(&p->cand[j]);
 
 		for (size_t i = 0; i < n && !found; i++)
 			found = endpoint_equal(&p->cand[j].ep, &eps[i]);

@@ -366,28 +366,33 @@ void partymgr_leave(void *ctx, struct api_req *req)
 		on_left(d, 503, strerror(-ret), NULL);
 }
 
-/* The member a kick names, for the answer. */
-struct kick {
+/* A kick or an unban under way: the request, and the member it is about (for the answer). */
+struct member_op {
 	struct api_req *req;
+	bool unban;
 	char peer_id[PEER_ID_MAX + 1];
-	char name[PEER_NAME_MAX + 1];
+	char name[PEER_NAME_MAX + 1]; /* "" for an unban: no longer a member to name */
 };
 
-static void on_kicked(void *arg, int status, const char *error, const struct party_info *party)
+static void on_member_op(void *arg, int status, const char *error, const struct party_info *party)
 {
-	struct kick *k = arg;
+	struct member_op *op = arg;
 
 	(void)party;
-	if (status)
-		api_fail(k->req, status, "%s", error ? error : "the control server refused");
-	else
-		api_finish(k->req, 200,
-		           json_pack("{s:s, s:s, s:s}", "status", "removed", "peer_id", k->peer_id,
-		                     "name", k->name));
-	if (!status)
-		log_info("party: removed %s (%s); it may not join this party again", k->name,
-		         k->peer_id);
-	free(k);
+	if (status) {
+		api_fail(op->req, status, "%s", error ? error : "the control server refused");
+	} else if (op->unban) {
+		api_finish(op->req, 200,
+		           json_pack("{s:s, s:s}", "status", "unbanned", "peer_id", op->peer_id));
+		log_info("party: %s may join again", op->peer_id);
+	} else {
+		api_finish(op->req, 200,
+		           json_pack("{s:s, s:s, s:s}", "status", "removed", "peer_id", op->peer_id,
+		                     "name", op->name));
+		log_info("party: removed %s (%s); it may not join this party again", op->name,
+		         op->peer_id);
+	}
+	free(op);
 }
 
 /* Whether this machine may act as the party's host now; else req is answered. */
@@ -409,19 +414,34 @@ static bool host_ready(struct daemon *d, struct api_req *req, const char *what)
 	return false;
 }
 
-/* The control plane refused to do it at all, or to do it now. */
-static void member_op_failed(struct kick *k, int ret)
+/* Asks the control plane for a kick or an unban of peer_id; req is answered either way. */
+static void member_op_start(struct daemon *d, struct api_req *req, bool unban, const char *peer_id,
+                            const char *name)
 {
+	struct member_op *op = calloc(1, sizeof(*op));
+	int ret;
+
+	if (!op) {
+		api_fail(req, 503, "out of memory");
+		return;
+	}
+	op->req = req;
+	op->unban = unban;
+	snprintf(op->peer_id, sizeof(op->peer_id), "%s", peer_id);
+	snprintf(op->name, sizeof(op->name), "%s", name);
+	ret = unban ? d->ctl->ops->unban(d->ctl, peer_id, on_member_op, op)
+	            : d->ctl->ops->kick(d->ctl, peer_id, on_member_op, op);
 	if (ret == -ENOTSUP) {
-		api_fail(k->req, 501,
+		api_fail(req, 501,
 		         "removing members needs a coordination server (control_url): with local "
 		         "discovery every member may edit the shared file");
-		free(k);
+		free(op);
 	} else if (ret == -ENOTCONN) {
-		on_kicked(k, 503,
-		          "not connected to the party's control server right now; try again", NULL);
-	} else {
-		on_kicked(k, 503, strerror(-ret), NULL);
+		on_member_op(op, 503,
+		             "not connected to the party's control server right now; try again",
+		             NULL);
+	} else if (ret < 0) {
+		on_member_op(op, 503, strerror(-ret), NULL);
 	}
 }
 
@@ -429,8 +449,6 @@ void partymgr_kick(void *ctx, struct api_req *req, const char *peer)
 {
 	struct daemon *d = ctx;
 	struct conn *c;
-	struct kick *k;
-	int ret;
 
 	if (!host_ready(d, req, "remove members"))
 		return;
@@ -444,39 +462,12 @@ void partymgr_kick(void *ctx, struct api_req *req, const char *peer)
 		         peer);
 		return;
 	}
-	k = calloc(1, sizeof(*k));
-	if (!k) {
-		api_fail(req, 503, "out of memory");
-		return;
-	}
-	k->req = req;
-	snprintf(k->peer_id, sizeof(k->peer_id), "%s", c->peer_id);
-	snprintf(k->name, sizeof(k->name), "%s", c->name);
-	ret = d->ctl->ops->kick(d->ctl, c->peer_id, on_kicked, k);
-	if (ret < 0)
-		member_op_failed(k, ret);
-}
-
-static void on_unbanned(void *arg, int status, const char *error, const struct party_info *party)
-{
-	struct kick *k = arg;
-
-	(void)party;
-	if (status) {
-		api_fail(k->req, status, "%s", error ? error : "the control server refused");
-	} else {
-		api_finish(k->req, 200,
-		           json_pack("{s:s, s:s}", "status", "unbanned", "peer_id", k->peer_id));
-		log_info("party: %s may join again", k->peer_id);
-	}
-	free(k);
+	member_op_start(d, req, false, c->peer_id, c->name);
 }
 
 void partymgr_unban(void *ctx, struct api_req *req, const char *peer_id)
 {
 	struct daemon *d = ctx;
-	struct kick *k;
-	int ret;
 
 	if (!host_ready(d, req, "let removed members back in"))
 		return;
@@ -485,16 +476,7 @@ void partymgr_unban(void *ctx, struct api_req *req, const char *peer_id)
 		         peer_id);
 		return;
 	}
-	k = calloc(1, sizeof(*k));
-	if (!k) {
-		api_fail(req, 503, "out of memory");
-		return;
-	}
-	k->req = req;
-	snprintf(k->peer_id, sizeof(k->peer_id), "%s", peer_id);
-	ret = d->ctl->ops->unban(d->ctl, peer_id, on_unbanned, k);
-	if (ret < 0)
-		member_op_failed(k, ret);
+	member_op_start(d, req, true, peer_id, "");
 }
 
 void partymgr_events(struct daemon *d, struct ctl_events *ev)

@@ -27,25 +27,36 @@ int ifwatch_open(void)
 	return fd;
 }
 
+/*
+ * The header of the message at *p, whose length is checked against *len;
+ * then *p and *len move past it (to the end after the last one).  false at
+ * the end, or at a malformed header, where a walk stops.
+ */
+static bool next_message(const uint8_t **p, size_t *len, struct nlmsghdr *h)
+{
+	size_t step;
+
+	if (*len < sizeof(*h))
+		return false;
+	memcpy(h, *p, sizeof(*h));
+	if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > *len)
+		return false;
+	step = NLMSG_ALIGN(h->nlmsg_len);
+	step = step < *len ? step : *len;
+	*p += step;
+	*len -= step;
+	return true;
+}
+
 bool ifwatch_scan(const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
+	struct nlmsghdr h;
 
-	/* Walked by hand rather than with NLMSG_NEXT: every length is checked against len. */
-	while (len >= sizeof(struct nlmsghdr)) {
-		struct nlmsghdr h;
-		size_t step;
-
-		memcpy(&h, p, sizeof(h));
-		if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > len)
-			return false;
+	/* Not NLMSG_NEXT: next_message checks every length against len. */
+	while (next_message(&p, &len, &h)) {
 		if (h.nlmsg_type == RTM_NEWADDR || h.nlmsg_type == RTM_DELADDR)
 			return true;
-		step = NLMSG_ALIGN(h.nlmsg_len);
-		if (step >= len)
-			break;
-		p += step;
-		len -= step;
 	}
 	return false;
 }
@@ -119,27 +130,20 @@ bool ifwatch_pick_global6(const void *buf, size_t len, struct in6_addr *out, int
 {
 	const uint8_t *p = buf;
 
-	while (len >= sizeof(struct nlmsghdr)) {
-		struct nlmsghdr h;
+	const uint8_t *msg = p;
+	struct nlmsghdr h;
+
+	for (; next_message(&p, &len, &h); msg = p) {
 		struct in6_addr addr;
-		size_t step;
 		int r;
 
-		memcpy(&h, p, sizeof(h));
-		if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > len)
-			break;
 		if (h.nlmsg_type == NLMSG_DONE || h.nlmsg_type == NLMSG_ERROR)
 			*done = true;
 		if (h.nlmsg_type == RTM_NEWADDR &&
-		    (r = rank_message(p, h.nlmsg_len, &addr)) > *rank) {
+		    (r = rank_message(msg, h.nlmsg_len, &addr)) > *rank) {
 			*rank = r;
 			*out = addr;
 		}
-		step = NLMSG_ALIGN(h.nlmsg_len);
-		if (step >= len)
-			break;
-		p += step;
-		len -= step;
 	}
 	return *rank > 0;
 }

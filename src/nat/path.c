@@ -143,8 +143,7 @@ static int find_cand(const struct path_peer *p, const struct endpoint *ep)
 	return -1;
 }
 
-/* Candidates that path_set_candidates keeps when its list leaves them out. */
-static bool kept(const struct path_candidate *c)
+bool path_candidate_kept(const struct path_candidate *c)
 {
 	return c->kind == CAND_PEER_REFLEXIVE || c->kind == CAND_RELAY;
 }
@@ -222,7 +221,7 @@ void path_set_candidates(struct path_table *t, size_t peer, const struct endpoin
 
 		for (size_t j = 0; j < m; j++)
 			listed |= endpoint_equal(&next[j].ep, &p->cand[i].ep);
-		if (!listed && kept(&p->cand[i]))
+		if (!listed && path_candidate_kept(&p->cand[i]))
 			next[m++] = p->cand[i];
 	}
 	memcpy(p->cand, next, m * sizeof(next[0]));
@@ -302,7 +301,7 @@ static void learn_peer_reflexive(struct path_peer *p, const struct endpoint *fro
 		for (size_t i = 0; i < p->n_cand; i++) {
 			struct path_candidate *o = &p->cand[i];
 
-			if (kept(o) && (int)i != p->current &&
+			if (path_candidate_kept(o) && (int)i != p->current &&
 			    (!c || o->last_pong_ns < c->last_pong_ns))
 				c = o;
 		}

@@ -141,6 +141,9 @@ int path_add_peer(struct path_table *t, const wg_key peer_pub, uint64_t now_ns) 
 void path_remove_peer(struct path_table *t, size_t peer);
 int path_find_peer(const struct path_table *t, const wg_key pub);
 
+/* Learned and relayed candidates: path_set_candidates keeps them when its list leaves them out. */
+bool path_candidate_kept(const struct path_candidate *c);
+
 /*
  * Replaces a peer's candidates (its local and STUN-mapped addresses, from the
  * control plane); peer-reflexive ones learned here stay.  New candidates are
