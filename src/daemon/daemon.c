@@ -422,8 +422,10 @@ static int open_interface(struct daemon *d, char *err)
 	struct wg_config wcfg;
 	struct tun *tun;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int queues = cores < 1 ? 1 : cores > 4 ? 4 : (int)cores, ret;
+	int queues, ret;
 
+	wg_config_default(&wcfg);
+	queues = wg_config_queues(&wcfg, cores < 1 ? 1 : cores > 4 ? 4 : (int)cores);
 	ret = tun_linux_create(&tun, d->cfg.interface, queues, true);
 	if (ret < 0) {
 		err_set(err, "cannot create the interface %s: %s%s", d->cfg.interface,
@@ -439,7 +441,6 @@ static int open_interface(struct daemon *d, char *err)
 		return ret;
 	}
 	tun->mtu = d->cfg.mtu;
-	wg_config_default(&wcfg);
 	/* LAN games find each other by broadcast: the virtual LAN's reaches every member. */
 	wcfg.broadcast = d->cfg.lan_broadcast != LAN_BROADCAST_OFF;
 	if (d->network.len < 31) {

@@ -20,7 +20,7 @@ struct tun;
  * one queue.  Implementations: the Linux TUN device, and a socketpair fake
  * (one queue) for tests that need no root.
  */
-enum { TUN_MAX_QUEUES = 8 };
+enum { TUN_MAX_QUEUES = 16 };
 
 struct tun_ops {
 	ssize_t (*read)(struct tun *tun, int queue, void *buf, size_t len);

@@ -32,6 +32,19 @@ int udp_enable_pktinfo(struct udp_socket *s)
 	return ret < 0 ? -errno : 0;
 }
 
+int udp_set_dscp(struct udp_socket *s, int dscp)
+{
+	int tos = dscp << 2;
+
+	/* A dual-stack socket sends IPv4 with the first, IPv6 with the second. */
+	if (setsockopt(s->fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) < 0)
+		return -errno;
+	if (s->family == AF_INET6 &&
+	    setsockopt(s->fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos)) < 0)
+		return -errno;
+	return 0;
+}
+
 int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark)
 {
 	if (setsockopt(s->fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)

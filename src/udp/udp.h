@@ -69,6 +69,8 @@ int udp_open(struct udp_socket *s, uint16_t port, uint32_t fwmark) WARN_UNUSED;
  */
 int udp_open_addr(struct udp_socket *s, const struct addr *local, int buffer, bool gro) WARN_UNUSED;
 void udp_close(struct udp_socket *s);
+/* Marks every datagram the socket sends with this DSCP (0-63); 0 or -errno. */
+int udp_set_dscp(struct udp_socket *s, int dscp) WARN_UNUSED;
 int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark) WARN_UNUSED;
 /* Asks the kernel to stamp each received datagram (SO_TIMESTAMPNS): 0 or -errno. */
 int udp_enable_timestamps(struct udp_socket *s) WARN_UNUSED;

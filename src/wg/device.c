@@ -40,9 +40,20 @@ void wg_config_default(struct wg_config *cfg)
 	cfg->predict = true;
 	cfg->worker_nice = WG_DEFAULT_NICE;
 	cfg->cpu_local = true;
+	cfg->priority = true;
+	cfg->prio_budget_pct = WG_DEFAULT_PRIO_BUDGET_PCT;
 	cfg->aqm_target_us = WG_DEFAULT_AQM_TARGET_US;
 	cfg->aqm_interval_us = WG_DEFAULT_AQM_INTERVAL_US;
 	cfg->aqm_min_backlog = WG_DEFAULT_AQM_MIN_BACKLOG;
+}
+
+int wg_config_queues(const struct wg_config *cfg, int workers)
+{
+	if (workers < 1)
+		workers = 1;
+	if (workers > WG_MAX_WORKERS)
+		workers = WG_MAX_WORKERS;
+	return cfg->priority ? workers * 2 : workers;
 }
 
 void wg_timing_scale(struct wg_timing *t, unsigned scale)
@@ -207,7 +218,9 @@ struct wg_device *wg_device_create(struct event_base *base, struct tun *tun,
 	for (int i = 0; i < TUN_MAX_QUEUES; i++)
 		dev->udp[i].fd = -1;
 	dev->wake_fd = -1;
-	dev->steer.prog_fd = -1;
+	for (int i = 0; i < 4; i++)
+		dev->steer.prog_fd[i] = -1;
+	dev->steer.n = dev->n_workers;
 	pthread_mutex_init(&dev->steer_lock, NULL);
 	arrival_pool_init(&dev->arrivals);
 	if (cfg)
@@ -271,6 +284,12 @@ static int open_sockets(struct wg_device *dev, struct udp_socket *socks, uint16_
 			log_ratelimited(LL_INFO, "%s: no receive timestamps; queue control off",
 			                dev->tun->name);
 	}
+	/* The priority lane's sockets mark what they send (steer.h). */
+	for (int i = dev->steer.n, e; ret == 0 && i < dev->n_workers; i++) {
+		if ((e = udp_set_dscp(&socks[i], STEER_PRIO_DSCP)) < 0)
+			log_ratelimited(LL_INFO, "%s: cannot mark priority datagrams: %s",
+			                dev->tun->name, strerror(-e));
+	}
 	/* Without it replies leave from whatever source the routing table picks. */
 	for (int i = 0, e; ret == 0 && i < dev->n_workers; i++) {
 		if ((e = udp_enable_pktinfo(&socks[i])) < 0)
@@ -288,17 +307,27 @@ static void close_sockets(struct udp_socket *socks, int n)
 
 int wg_device_start(struct wg_device *dev)
 {
-	int ret = open_sockets(dev, dev->udp, dev->listen_port);
 	char why[STEER_WHY_LEN];
+	int ret;
 
+	if ((dev->config.cpu_local || dev->config.priority) && !dev->steer_ready) {
+		dev->steer_ready = true;
+		if (!steer_init(&dev->steer, dev->n_workers, dev->config.cpu_local,
+		                dev->config.priority, why))
+			log_info("%s: packets go to workers by flow only: %s", dev->tun->name, why);
+		else if (why[0])
+			log_info("%s: %s", dev->tun->name, why);
+		if (dev->steer.local)
+			atomic_store(&dev->steer_mode, WG_STEER_LOCAL);
+		if (dev->steer.n_prio)
+			atomic_store(&dev->prio_open, true);
+		else if (dev->config.priority && (dev->steer.local || !why[0]))
+			log_info("%s: no priority lane: %s", dev->tun->name,
+			         why[0] ? why : "an odd number of queues");
+	}
+	ret = open_sockets(dev, dev->udp, dev->listen_port);
 	if (ret < 0)
 		return ret;
-	if (dev->config.cpu_local && atomic_load(&dev->steer_mode) == WG_STEER_OFF) {
-		if (steer_init(&dev->steer, dev->n_workers, why))
-			atomic_store(&dev->steer_mode, WG_STEER_LOCAL);
-		else
-			log_info("%s: packets go to workers by flow only: %s", dev->tun->name, why);
-	}
 	ret = workers_start(dev);
 	if (ret < 0)
 		close_sockets(dev->udp, dev->n_workers);
@@ -515,9 +544,9 @@ bool wg_peer_has_session(struct wg_peer *peer)
 
 void wg_peer_get_endpoint(struct wg_peer *peer, struct endpoint *out)
 {
-	pthread_spin_lock(&peer->endpoint_lock);
+	pthread_mutex_lock(&peer->endpoint_lock);
 	*out = peer->endpoint;
-	pthread_spin_unlock(&peer->endpoint_lock);
+	pthread_mutex_unlock(&peer->endpoint_lock);
 }
 
 void wg_peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t seconds)
@@ -563,6 +592,11 @@ size_t wg_device_format_stats(struct wg_device *dev, char *buf, size_t len)
 	/* Not a count: whether packets go to the worker on their CPU now (steer.h). */
 	w = snprintf(buf + n, len - n, "cpu_local=%d\n",
 	             atomic_load(&dev->steer_mode) == WG_STEER_LOCAL);
+	if (w > 0 && (size_t)w < len - n)
+		n += (size_t)w;
+	/* Nor this: whether small packets go by the priority lane now. */
+	w = snprintf(buf + n, len - n, "priority=%d\n",
+	             dev->steer.n_prio > 0 && atomic_load(&dev->prio_open));
 	if (w > 0 && (size_t)w < len - n)
 		n += (size_t)w;
 	return n;

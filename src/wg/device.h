@@ -61,6 +61,8 @@ struct wg_config {
 	bool predict;          /* sleep until just before periodic traffic is due (arrival.h) */
 	int worker_nice;       /* the workers' nice value, so other work cannot keep them waiting */
 	bool cpu_local;        /* sparse traffic stays on the CPU it comes from (steer.h) */
+	bool priority;         /* small packets other than TCP go by the priority lane (steer.h) */
+	unsigned prio_budget_pct; /* ...which closes while a priority worker is busier than this */
 	/* CoDel on what waits in our sockets (codel.h): target 0 turns it off. */
 	unsigned aqm_target_us, aqm_interval_us;
 	/* ...judging a datagram's wait only with this many read behind it: a wait with no queue
@@ -97,6 +99,14 @@ enum {
 	WG_DEFAULT_AQM_MIN_BACKLOG = 4
 };
 void wg_config_default(struct wg_config *cfg);
+
+/*
+ * How many TUN queues a device with this configuration wants for workers
+ * bulk workers: twice as many with the priority lane (steer.h), whose
+ * workers have queues of their own.
+ */
+int wg_config_queues(const struct wg_config *cfg, int workers);
+enum { WG_MAX_WORKERS = TUN_MAX_QUEUES / 2, WG_DEFAULT_PRIO_BUDGET_PCT = 20 };
 
 enum wg_timer_id {
 	TIMER_RETRANSMIT_HANDSHAKE,
@@ -142,8 +152,8 @@ struct wg_peer {
 	_Atomic(struct noise_keypair *) kp_current;
 	_Atomic uint16_t keepalive_interval_sec;
 
-	pthread_spinlock_t endpoint_lock;
-	struct endpoint endpoint; /* direct, or through a relay */
+	pthread_mutex_t endpoint_lock; /* workers take it: priority inheritance (pi_mutex.h) */
+	struct endpoint endpoint;      /* direct, or through a relay */
 
 	_Atomic uint64_t rx_bytes;
 	_Atomic uint64_t tx_bytes;
@@ -177,7 +187,7 @@ struct wg_peer {
 	X(hs_initiation_sent) X(hs_initiation_received) X(hs_response_sent)     \
 	X(hs_response_received) X(hs_cookie_received) X(hs_completed)        \
 	X(worker_contended) X(cpu_local_on) X(cpu_local_off) X(timer_kicks) \
-	X(timed_wakes)
+	X(timed_wakes) X(prio_packets) X(prio_closed)
 /* clang-format on */
 
 struct wg_stats {
@@ -212,7 +222,10 @@ enum wg_steer_mode {
 	WG_STEER_LOCAL,  /* sparse traffic: each packet to the worker on its CPU */
 };
 
-/* A packet worker; its id is its TUN queue, its socket and its grace slot. */
+/*
+ * A packet worker; its id is its TUN queue, its socket and its grace slot.
+ * With the priority lane, ids from steer.n on are priority workers.
+ */
 struct wg_worker {
 	struct wg_device *dev;
 	int id;
@@ -265,9 +278,18 @@ struct wg_device {
 	 * pins or unpins every worker.
 	 */
 	struct steer steer;
+	bool steer_ready; /* steer_init done (at the first start) */
 	pthread_mutex_t steer_lock;
 	_Atomic int steer_mode; /* enum wg_steer_mode */
 	_Atomic uint64_t dense_ns;
+	/*
+	 * The priority lane (steer.h), when steer.n_prio: open, or closed until
+	 * prio_until_ns for prio_hold_ns (under steer_lock) after a priority
+	 * worker was too busy.
+	 */
+	_Atomic bool prio_open;
+	_Atomic uint64_t prio_until_ns;
+	uint64_t prio_hold_ns;
 	/* While CPU-local, the workers' arrivals pooled (arrival.h). */
 	struct arrival_pool arrivals;
 };

@@ -8,6 +8,7 @@
 #include "crypto/blake2s.h"
 #include "crypto/secret.h"
 #include "crypto/x25519.h"
+#include "util/pi_mutex.h"
 
 static const char construction[] = "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s";
 static const char identifier[] = "WireGuard v1 zx2c4 Jason@zx2c4.com";
@@ -369,7 +370,7 @@ bool noise_begin_session(struct noise_handshake *hs, struct noise_keypair *kp, u
 	else
 		kdf(kp->recv_key, kp->send_key, NULL, hs->chaining_key, NULL, 0);
 	atomic_init(&kp->send_counter, 0);
-	atomic_flag_clear(&kp->replay_lock);
+	pi_mutex_init(&kp->replay_lock);
 	replay_init(&kp->replay);
 	kp->birth_ns = now_ns;
 	kp->i_am_initiator = initiator;

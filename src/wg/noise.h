@@ -2,6 +2,7 @@
 #ifndef LANRAGE_WG_NOISE_H
 #define LANRAGE_WG_NOISE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -54,7 +55,7 @@ struct noise_keypair {
 	uint8_t send_key[NOISE_SYMMETRIC_KEY_LEN];
 	uint8_t recv_key[NOISE_SYMMETRIC_KEY_LEN];
 	_Atomic uint64_t send_counter;
-	atomic_flag replay_lock; /* workers share a keypair only when a peer roams */
+	pthread_mutex_t replay_lock; /* bulk and priority workers share it (pi_mutex.h) */
 	struct replay_window replay;
 	uint64_t birth_ns;
 	uint32_t local_index;

@@ -8,6 +8,7 @@
 #include "crypto/secret.h"
 #include "util/log.h"
 #include "util/now.h"
+#include "util/pi_mutex.h"
 #include "wg/send.h"
 #include "wg/timers.h"
 
@@ -23,11 +24,11 @@ struct wg_peer *peer_create(struct wg_device *dev, const uint8_t *public_key)
 	noise_handshake_init(&peer->handshake, &dev->local, public_key);
 	cookie_maker_init(&peer->cookie, public_key);
 	endpoint_clear(&peer->endpoint);
-	pthread_spin_init(&peer->endpoint_lock, PTHREAD_PROCESS_PRIVATE);
-	pthread_mutex_init(&peer->staged_lock, NULL);
+	pi_mutex_init(&peer->endpoint_lock);
+	pi_mutex_init(&peer->staged_lock);
 	if (!timers_init(peer)) {
 		pthread_mutex_destroy(&peer->staged_lock);
-		pthread_spin_destroy(&peer->endpoint_lock);
+		pthread_mutex_destroy(&peer->endpoint_lock);
 		free(peer);
 		return NULL;
 	}
@@ -44,7 +45,7 @@ void peer_free(struct wg_peer *peer)
 		}
 	}
 	pthread_mutex_destroy(&peer->staged_lock);
-	pthread_spin_destroy(&peer->endpoint_lock);
+	pthread_mutex_destroy(&peer->endpoint_lock);
 	secret_zero(peer, sizeof(*peer));
 	free(peer);
 }
@@ -54,6 +55,7 @@ static void release_keypair(void *ctx, void *ptr)
 	struct noise_keypair *kp = ptr;
 
 	noise_keypair_zero(kp);
+	pthread_mutex_destroy(&kp->replay_lock);
 	free(kp);
 }
 
@@ -212,12 +214,12 @@ void peer_update_endpoint(struct wg_peer *peer, const struct endpoint *src)
 {
 	bool changed;
 
-	pthread_spin_lock(&peer->endpoint_lock);
+	pthread_mutex_lock(&peer->endpoint_lock);
 	changed = !endpoint_equal(&peer->endpoint, src) ||
 	          !addr_equal_ip(&peer->endpoint.local, &src->local);
 	if (changed)
 		peer->endpoint = *src;
-	pthread_spin_unlock(&peer->endpoint_lock);
+	pthread_mutex_unlock(&peer->endpoint_lock);
 	if (changed) {
 		char buf[ENDPOINT_STRLEN];
 

@@ -96,10 +96,9 @@ static void receive_data(struct worker_io *io, const struct kp_index *kpi,
 		return;
 	}
 	/* Only now, authenticated, may the packet move the replay window or the endpoint. */
-	while (atomic_flag_test_and_set_explicit(&kp->replay_lock, memory_order_acquire))
-		;
+	pthread_mutex_lock(&kp->replay_lock);
 	fresh = replay_check(&kp->replay, counter);
-	atomic_flag_clear_explicit(&kp->replay_lock, memory_order_release);
+	pthread_mutex_unlock(&kp->replay_lock);
 	if (!fresh) {
 		STAT(dev, rx_replay);
 		return;

@@ -117,12 +117,12 @@ static void seal_for(struct worker_io *io, struct wg_peer *peer, size_t len, uin
 		return;
 	}
 	out = &io->tx_out[io->tx_n];
-	pthread_spin_lock(&peer->endpoint_lock);
+	pthread_mutex_lock(&peer->endpoint_lock);
 	out->addr = peer->endpoint.addr;
 	out->local = peer->endpoint.local;
 	hdr_len = peer->endpoint.hdr_len;
 	memcpy(buf - hdr_len, peer->endpoint.hdr, hdr_len);
-	pthread_spin_unlock(&peer->endpoint_lock);
+	pthread_mutex_unlock(&peer->endpoint_lock);
 	if (!addr_is_set(&out->addr)) {
 		STAT(dev, tx_no_endpoint);
 		return;

@@ -129,24 +129,28 @@ static int sleep_until_ready(struct pollfd pfd[3], uint64_t wait_ns)
 }
 
 /*
- * Puts the programs of mode on the TUN and the sockets (steer.h); the caller
- * holds steer_lock, or no worker runs.  On failure both come off, for good.
+ * Puts the programs of mode and of the priority lane (open or not) on the TUN
+ * and the sockets (steer.h); the caller holds steer_lock, or no worker runs.
+ * On failure they come off, and the lane closes, for good.
  */
-static void steer_apply(struct wg_device *dev, enum wg_steer_mode mode)
+static void steer_apply(struct wg_device *dev, enum wg_steer_mode mode, bool prio)
 {
-	bool local = mode == WG_STEER_LOCAL;
-	int ret = steer_tun(&dev->steer, dev->tun->fds[0], local);
+	int flags = (mode == WG_STEER_LOCAL ? STEER_LOCAL : 0) | (prio ? STEER_PRIO : 0);
+	int ret = steer_tun(&dev->steer, dev->tun->fds[0], flags);
 
 	if (ret == 0)
-		ret = steer_udp(&dev->steer, dev->udp[0].fd, local);
+		ret = steer_udp(&dev->steer, dev->udp[0].fd, flags);
 	if (ret < 0) {
-		log_info("%s: packets go to workers by flow only: cannot steer them by CPU: %s",
+		log_info("%s: packets go to workers by flow only: cannot steer them: %s",
 		         dev->tun->name, strerror(-ret));
-		steer_tun(&dev->steer, dev->tun->fds[0], false);
-		steer_udp(&dev->steer, dev->udp[0].fd, false);
+		steer_tun(&dev->steer, dev->tun->fds[0], 0);
+		steer_udp(&dev->steer, dev->udp[0].fd, 0);
 		mode = WG_STEER_OFF;
+		prio = false;
+		atomic_store(&dev->prio_until_ns, UINT64_MAX);
 	}
 	atomic_store(&dev->steer_mode, mode);
+	atomic_store(&dev->prio_open, prio);
 	for (int i = 0; i < dev->n_workers; i++) {
 		if (dev->workers[i].tid)
 			steer_pin(&dev->steer, dev->workers[i].tid, i, mode == WG_STEER_LOCAL);
@@ -162,7 +166,7 @@ static void steer_switch(struct wg_device *dev, bool local)
 	if (pthread_mutex_trylock(&dev->steer_lock) != 0)
 		return; /* another worker is at it */
 	if (atomic_load(&dev->steer_mode) == from) {
-		steer_apply(dev, to);
+		steer_apply(dev, to, atomic_load(&dev->prio_open));
 		if (atomic_load(&dev->steer_mode) == to) {
 			if (local)
 				STAT(dev, cpu_local_on);
@@ -312,13 +316,145 @@ out:
 	return NULL;
 }
 
+/*
+ * The priority lane's budget (steer.h): a priority worker that uses more than
+ * prio_budget_pct of its CPU's time in a window (its thread's CPU time, with
+ * the kernel's work done in its name) closes the lane for PRIO_HOLD_NS, doubling up
+ * to PRIO_HOLD_MAX_NS while it is still needed when the lane reopens: a
+ * flood of small packets (or a download's ACKs, on the receiving side) goes
+ * the ordinary way then, spread over the bulk workers.
+ */
+#define PRIO_WINDOW_NS   100000000ull
+#define PRIO_HOLD_NS     1000000000ull
+#define PRIO_HOLD_MAX_NS 32000000000ull
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void prio_close(struct wg_device *dev, uint64_t now_ns)
+{
+	uint64_t until;
+
+	pthread_mutex_lock(&dev->steer_lock);
+	if (atomic_load(&dev->prio_open)) {
+		until = atomic_load(&dev->prio_until_ns);
+		/* Closing again within a hold of reopening: what closed it is still there. */
+		if (until && now_ns - until < dev->prio_hold_ns)
+			dev->prio_hold_ns = dev->prio_hold_ns * 2 < PRIO_HOLD_MAX_NS
+			                        ? dev->prio_hold_ns * 2
+			                        : PRIO_HOLD_MAX_NS;
+		else
+			dev->prio_hold_ns = PRIO_HOLD_NS;
+		atomic_store(&dev->prio_until_ns, now_ns + dev->prio_hold_ns);
+		steer_apply(dev, atomic_load(&dev->steer_mode), false);
+		STAT(dev, prio_closed);
+	}
+	pthread_mutex_unlock(&dev->steer_lock);
+}
+
+static void prio_reopen(struct wg_device *dev, uint64_t now_ns)
+{
+	pthread_mutex_lock(&dev->steer_lock);
+	if (!atomic_load(&dev->prio_open) && now_ns >= atomic_load(&dev->prio_until_ns))
+		steer_apply(dev, atomic_load(&dev->steer_mode), true);
+	pthread_mutex_unlock(&dev->steer_lock);
+}
+
+/*
+ * A priority worker: pinned to its CPUs, at a real-time priority, handles
+ * what comes and sleeps at once (polling at that priority would keep every
+ * other thread off the CPU), and watches its own busy time.
+ */
+static void *prio_main(void *arg)
+{
+	struct wg_worker *w = arg;
+	struct wg_device *dev = w->dev;
+	struct worker_io io = { .w = w };
+	struct pollfd pfd[3] = { { .fd = dev->tun->fds[w->id], .events = POLLIN },
+		                 { .fd = dev->udp[w->id].fd, .events = POLLIN },
+		                 { .fd = dev->wake_fd, .events = POLLIN } };
+	struct sched_param sp = { .sched_priority = 1 };
+	uint64_t budget_ns = PRIO_WINDOW_NS / 100 * dev->config.prio_budget_pct;
+	uint64_t window_ns, window_cpu_ns;
+	char name[16];
+	int ret;
+
+	snprintf(name, sizeof(name), "wg-prio%d", w->id - dev->steer.n);
+	pthread_setname_np(pthread_self(), name);
+	pthread_mutex_lock(&dev->steer_lock);
+	w->tid = gettid();
+	steer_pin(&dev->steer, w->tid, w->id, true);
+	pthread_mutex_unlock(&dev->steer_lock);
+	ret = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+	if (ret)
+		log_ratelimited(LL_INFO, "%s: the priority workers run at the normal priority: %s",
+		                dev->tun->name, strerror(ret));
+	if (!send_io_init(&io) || !receive_io_init(&io)) {
+		log_error("%s: out of memory for worker %d", dev->tun->name, w->id);
+		goto out;
+	}
+	window_ns = now_mono_ns();
+	window_cpu_ns = thread_cpu_ns(); /* (setting up took some) */
+	while (!atomic_load(&dev->stopping)) {
+		uint64_t now_ns, until;
+		int rx, tx, timeout = -1;
+
+		grace_online(&dev->grace, w->id);
+		now_ns = now_mono_ns();
+		if (now_ns - window_ns >= PRIO_WINDOW_NS) {
+			window_ns = now_ns;
+			window_cpu_ns = thread_cpu_ns();
+		} else if (thread_cpu_ns() - window_cpu_ns > budget_ns &&
+		           atomic_load(&dev->prio_open)) {
+			prio_close(dev, now_ns);
+		}
+		rx = receive_from_udp(&io, now_ns);
+		tx = send_from_tun(&io, now_ns);
+		if (tx < 0)
+			break; /* the interface is gone */
+		if (rx || tx) {
+			atomic_fetch_add_explicit(&dev->stats.prio_packets, (uint64_t)(rx + tx),
+			                          memory_order_relaxed);
+			continue;
+		}
+		grace_offline(&dev->grace, w->id);
+		if (!atomic_load(&dev->prio_open)) {
+			until = atomic_load(&dev->prio_until_ns);
+			if (until == UINT64_MAX)
+				timeout = -1;
+			else
+				timeout =
+				    until > now_ns ? (int)((until - now_ns) / 1000000) + 1 : 0;
+		}
+		poll(pfd, 3, timeout);
+		if (!atomic_load(&dev->prio_open)) {
+			now_ns = now_mono_ns();
+			if (now_ns >= atomic_load(&dev->prio_until_ns))
+				prio_reopen(dev, now_ns);
+		}
+	}
+out:
+	pthread_mutex_lock(&dev->steer_lock);
+	w->tid = 0;
+	pthread_mutex_unlock(&dev->steer_lock);
+	grace_offline(&dev->grace, w->id);
+	send_io_clear(&io);
+	receive_io_clear(&io);
+	return NULL;
+}
+
 int workers_start(struct wg_device *dev)
 {
 	atomic_store(&dev->stopping, false);
 	/* New sockets (another port) get the programs of the mode in force. */
 	pthread_mutex_lock(&dev->steer_lock);
-	if (atomic_load(&dev->steer_mode) != WG_STEER_OFF)
-		steer_apply(dev, atomic_load(&dev->steer_mode));
+	if (atomic_load(&dev->steer_mode) != WG_STEER_OFF || dev->steer.n_prio)
+		steer_apply(dev, atomic_load(&dev->steer_mode), atomic_load(&dev->prio_open));
 	pthread_mutex_unlock(&dev->steer_lock);
 	for (int i = 0; i < dev->n_workers; i++) {
 		struct wg_worker *w = &dev->workers[i];
@@ -326,7 +462,8 @@ int workers_start(struct wg_device *dev)
 
 		w->dev = dev;
 		w->id = i;
-		ret = pthread_create(&w->thread, NULL, worker_main, w);
+		ret =
+		    pthread_create(&w->thread, NULL, i < dev->steer.n ? worker_main : prio_main, w);
 		if (ret) {
 			atomic_store(&dev->stopping, true);
 			eventfd_write(dev->wake_fd, 1);

@@ -48,6 +48,11 @@ static void usage(FILE *f)
 	        "  LANRAGE_WG_NICE=N            the packet workers' nice value (default 0)\n"
 	        "  LANRAGE_WG_CPU_LOCAL=0|1     sparse traffic handled on the CPU it comes from\n"
 	        "                               (default 1; needs CAP_BPF)\n"
+	        "  LANRAGE_WG_PRIORITY=0|1      small packets other than TCP (games, pings) by\n"
+	        "                               real-time workers of their own (default 1;\n"
+	        "                               needs CAP_BPF and CAP_SYS_NICE)\n"
+	        "  LANRAGE_WG_PRIO_BUDGET_PCT=N ...which stand aside while busier than this\n"
+	        "                               (default 20)\n"
 	        "  LANRAGE_WG_AQM_TARGET_US=N   queue control: drop bulk TCP that waited longer\n"
 	        "                               than this in our socket (default 500; 0 off)\n"
 	        "  LANRAGE_WG_AQM_INTERVAL_US=N ...for this long (default 10000)\n"
@@ -188,7 +193,8 @@ static bool read_config(struct wg_config *cfg, int *queues, bool *offload)
 {
 	long long scale = 1, msgs = 0, buffer = WG_DEFAULT_SOCKET_BUFFER, spin = WG_DEFAULT_SPIN_US;
 	long long busy_spin = WG_DEFAULT_BUSY_SPIN_US;
-	long long offloads = 1, nice = WG_DEFAULT_NICE, predict = 1, cpu_local = 1;
+	long long offloads = 1, nice = WG_DEFAULT_NICE, predict = 1, cpu_local = 1, prio = 1;
+	long long prio_budget = WG_DEFAULT_PRIO_BUDGET_PCT;
 	long long aqm_target = WG_DEFAULT_AQM_TARGET_US, aqm_interval = WG_DEFAULT_AQM_INTERVAL_US;
 	long long aqm_backlog = WG_DEFAULT_AQM_MIN_BACKLOG;
 	long long workers = sysconf(_SC_NPROCESSORS_ONLN);
@@ -203,11 +209,13 @@ static bool read_config(struct wg_config *cfg, int *queues, bool *offload)
 	    !env_number("LANRAGE_WG_SOCKET_BUFFER", 0, 1 << 30, &buffer) ||
 	    !env_number("LANRAGE_WG_SPIN_US", 0, 100000, &spin) ||
 	    !env_number("LANRAGE_WG_BUSY_SPIN_US", 0, 100000, &busy_spin) ||
-	    !env_number("LANRAGE_WG_WORKERS", 1, TUN_MAX_QUEUES, &workers) ||
+	    !env_number("LANRAGE_WG_WORKERS", 1, WG_MAX_WORKERS, &workers) ||
 	    !env_number("LANRAGE_WG_OFFLOAD", 0, 1, &offloads) ||
 	    !env_number("LANRAGE_WG_PREDICT", 0, 1, &predict) ||
 	    !env_number("LANRAGE_WG_NICE", -20, 19, &nice) ||
 	    !env_number("LANRAGE_WG_CPU_LOCAL", 0, 1, &cpu_local) ||
+	    !env_number("LANRAGE_WG_PRIORITY", 0, 1, &prio) ||
+	    !env_number("LANRAGE_WG_PRIO_BUDGET_PCT", 1, 100, &prio_budget) ||
 	    !env_number("LANRAGE_WG_AQM_TARGET_US", 0, 1000000, &aqm_target) ||
 	    !env_number("LANRAGE_WG_AQM_INTERVAL_US", 1000, 10000000, &aqm_interval) ||
 	    !env_number("LANRAGE_WG_AQM_MIN_BACKLOG", 0, 4096, &aqm_backlog))
@@ -220,10 +228,12 @@ static bool read_config(struct wg_config *cfg, int *queues, bool *offload)
 	cfg->predict = predict;
 	cfg->worker_nice = (int)nice;
 	cfg->cpu_local = cpu_local;
+	cfg->priority = prio;
+	cfg->prio_budget_pct = (unsigned)prio_budget;
 	cfg->aqm_target_us = (unsigned)aqm_target;
 	cfg->aqm_interval_us = (unsigned)aqm_interval;
 	cfg->aqm_min_backlog = (unsigned)aqm_backlog;
-	*queues = (int)workers;
+	*queues = wg_config_queues(cfg, (int)workers);
 	if (scale > 1) {
 		wg_timing_scale(t, (unsigned)scale);
 		log_info("test setting: protocol timers run %lld times faster", scale);
@@ -338,10 +348,10 @@ int main(int argc, char **argv)
 		log_error("cannot handle signals");
 		goto out;
 	}
-	log_info("%s: up (UDP port %u, MTU %d, %d worker%s, offloads:%s%s%s%s)", ifname,
-	         wg_device_port(dev), tun->mtu, dev->n_workers, dev->n_workers == 1 ? "" : "s",
-	         tun->tso ? " tso" : "", tun->uso ? " uso" : "", dev->udp[0].gso ? " udp-gso" : "",
-	         dev->udp[0].gro ? " udp-gro" : "");
+	log_info("%s: up (UDP port %u, MTU %d, %d worker%s, %d priority, offloads:%s%s%s%s)",
+	         ifname, wg_device_port(dev), tun->mtu, dev->steer.n, dev->steer.n == 1 ? "" : "s",
+	         dev->steer.n_prio, tun->tso ? " tso" : "", tun->uso ? " uso" : "",
+	         dev->udp[0].gso ? " udp-gso" : "", dev->udp[0].gro ? " udp-gro" : "");
 
 	report_ready(ready_fd, 0);
 	ready_fd = -1;

@@ -7,6 +7,8 @@
  *                                      prints "sent S answered A avg P50 P99" (ms);
  *                                      wander: each tick from a CPU picked at random,
  *                                      as a game thread the scheduler moves about
+ *
+ * GAMETICK_BYTES=N (ping side) sends N-byte datagrams instead of 64 (8-1400).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { PAYLOAD = 64 };
+enum { PAYLOAD = 64, MAX_PAYLOAD = 1400 };
 
 static uint64_t mono_ns(void)
 {
@@ -48,7 +50,7 @@ static int echo(int port)
 {
 	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	uint8_t buf[PAYLOAD];
+	uint8_t buf[MAX_PAYLOAD];
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0) {
 		perror("gametick: echo socket");
@@ -99,6 +101,8 @@ static int ping(const char *host, int port, int hz, int count, int wandering)
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), answered = 0;
 	uint64_t *rtt = calloc((size_t)count, sizeof(*rtt)), sum = 0;
+	const char *bytes = getenv("GAMETICK_BYTES");
+	size_t size = bytes ? (size_t)number(bytes, 8, MAX_PAYLOAD) : PAYLOAD;
 	struct timespec next;
 
 	if (inet_pton(AF_INET, host, &to.sin_addr) != 1) {
@@ -111,7 +115,7 @@ static int ping(const char *host, int port, int hz, int count, int wandering)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (int i = 0; i < count; i++) {
-		uint8_t buf[PAYLOAD] = { 0 };
+		uint8_t buf[MAX_PAYLOAD] = { 0 };
 		uint64_t sent, back;
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
@@ -125,10 +129,11 @@ static int ping(const char *host, int port, int hz, int count, int wandering)
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
 		sent = mono_ns();
 		memcpy(buf, &sent, sizeof(sent));
-		if (send(fd, buf, sizeof(buf), 0) < 0)
+		if (send(fd, buf, size, 0) < 0)
 			continue;
 		/* Wait for this tick's answer until the next tick; a late one is lost. */
-		while (poll(&pfd, 1, 1000 / hz) > 0 && recv(fd, buf, sizeof(buf), 0) == PAYLOAD) {
+		while (poll(&pfd, 1, 1000 / hz) > 0 &&
+		       recv(fd, buf, sizeof(buf), 0) == (ssize_t)size) {
 			memcpy(&back, buf, sizeof(back));
 			if (back == sent) {
 				rtt[answered++] = mono_ns() - sent;

@@ -10,7 +10,9 @@
 #
 # Timers run 30x faster (rekey after 4 s) and sessions rekey after 1000
 # messages.  Shows: every pair reaches every other; a 60 Hz ping keeps no
-# core busy, and with every core busy the workers stop polling; sparse
+# core busy, and with every core busy the workers stop polling; small
+# packets go by the priority lane, TCP does not, and a flood closes the lane
+# and opens it again; sparse
 # traffic stays on the CPU it comes from, the workers wake before a game's
 # tick even when it comes from any CPU, and a transfer is spread out (without
 # CAP_BPF: by flow, and the log says why); allowed IPs
@@ -64,8 +66,13 @@ declare -A PID
 # c controls its receive queue at a 1 us target, queue or not: any bulk that
 # waits at all is dropped now and then, as a real overload would have it.
 declare -A AQM=([a]=500 [b]=500 [c]=1) BACKLOG=([a]=4 [b]=4 [c]=0)
+# c has no priority lane: what it receives meets bulk in the same workers, as
+# in the queue control step (a's priority lane marks what it sends, and only
+# a lane at the receiving end takes that in).
+declare -A PRIO=([a]=1 [b]=1 [c]=0)
 for h in a b c; do
 	lab_bg "${NS[$h]}" "$LAB_TMP/$h.log" env LOG_LEVEL=debug LANRAGE_WG_TIME_SCALE=30 \
+		LANRAGE_WG_PRIORITY="${PRIO[$h]}" \
 		LANRAGE_WG_REKEY_AFTER_MESSAGES=1000 LANRAGE_WG_AQM_TARGET_US="${AQM[$h]}" \
 		LANRAGE_WG_AQM_INTERVAL_US=50000 LANRAGE_WG_AQM_MIN_BACKLOG="${BACKLOG[$h]}" \
 		"$OURS" -f "${IFN[$h]}"
@@ -164,6 +171,8 @@ else
 	# ticks from one CPU, run just before: with a history per worker they got
 	# a quarter of the timed wake-ups (55-72 against 253 of 180 ticks);
 	# pooled, more (~350: both workers wake for each).
+	# (Ticks of 600 bytes: the priority lane, which sleeps between packets,
+	# takes smaller ones.)
 	lab_bg "${NS[b]}" "$LAB_TMP/tick.log" "$TICK" echo 9000
 	echo_pid=$LAB_LAST_PID
 	# timed_ticks [wander]: a's timed wake-ups during 180 ticks at 60 Hz.
@@ -171,9 +180,9 @@ else
 		local woke
 		woke=$(stat a timed_wakes)
 		if [ -n "${1:-}" ]; then
-			ip netns exec "${NS[a]}" "$TICK" ping 10.66.0.2 9000 60 180 wander >/dev/null || true
+			ip netns exec "${NS[a]}" env GAMETICK_BYTES=600 "$TICK" ping 10.66.0.2 9000 60 180 wander >/dev/null || true
 		else
-			ip netns exec "${NS[a]}" taskset -c 0 "$TICK" ping 10.66.0.2 9000 60 180 >/dev/null || true
+			ip netns exec "${NS[a]}" taskset -c 0 env GAMETICK_BYTES=600 "$TICK" ping 10.66.0.2 9000 60 180 >/dev/null || true
 		fi
 		echo $(($(stat a timed_wakes) - woke))
 	}
@@ -236,14 +245,73 @@ else
 	wait_gone 10 "$px" || fail "the instance without CAP_BPF did not exit"
 fi
 
+step "a game keeps every core busy: small packets take the CPU at once by the priority lane"
+# Each end's priority workers run at a real-time priority, pinned one per CPU:
+# woken by a small packet, they take the CPU from the game at once.
+# prio_policies H: the scheduling policy of each of H's priority workers (1: FIFO).
+prio_policies() {
+	local t
+	for t in /proc/"${PID[$1]}"/task/*; do
+		case $(cat "$t/comm") in wg-prio*) printf '%s ' "$(awk '{ print $41 }' "$t/stat")" ;; esac
+	done
+}
+# One per CPU, as many as the bulk workers (at most 4).
+cpus=$(nproc)
+[ "$cpus" -le 4 ] || cpus=4
+for h in a b; do
+	[ "$(prio_policies $h)" = "$(printf '1 %.0s' $(seq "$cpus"))" ] ||
+		fail "$h's priority workers are not one real-time worker per CPU: policies $(prio_policies $h)"
+	[ "$(stat $h priority)" = 1 ] || fail "$h's priority lane is closed"
+done
+pa=$(stat a prio_packets) pb=$(stat b prio_packets)
+lab_busy_cores 30
+ip netns exec "${NS[a]}" ping -c 300 -i 0.01 -W 1 10.66.0.2 >"$LAB_TMP/ping.prio" || true
+lab_idle_cores
+received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$LAB_TMP/ping.prio")
+median=$(sed -n 's/.*time=\([0-9.]*\).*/\1/p' "$LAB_TMP/ping.prio" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+pa=$(($(stat a prio_packets) - pa)) pb=$(($(stat b prio_packets) - pb))
+echo "   $received/300 answered, median ${median} ms; priority workers moved $pa packets at a, $pb at b"
+[ "${received:-0}" -ge 297 ] || fail "pings lost while the CPUs were busy: $received/300"
+# Each ping and its reply, both ways through each end.
+[ "$pa" -ge $((received * 2)) ] && [ "$pb" -ge $((received * 2)) ] ||
+	fail "the pings did not go by the priority lane"
+
+step "TCP never takes the priority lane; a flood of small packets closes it, and it opens again"
+pb=$(stat b prio_packets) db=$(stat b rx_data)
+lab_bg "${NS[b]}" "$LAB_TMP/lane.got" nc -l -N 10.66.0.2 5004
+rx=$LAB_LAST_PID
+wait_for 10 "the receiver listening" lab_listening "${NS[b]}" 5004
+head -c 50000000 /dev/urandom >"$LAB_TMP/lane.data"
+ip netns exec "${NS[a]}" nc -N 10.66.0.2 5004 <"$LAB_TMP/lane.data" || fail "the transfer a -> b"
+wait_gone 30 "$rx" || fail "the receiver did not finish"
+cmp -s "$LAB_TMP/lane.data" "$LAB_TMP/lane.got" || fail "the transfer arrived damaged"
+pb=$(($(stat b prio_packets) - pb)) db=$(($(stat b rx_data) - db))
+echo "   b received $db data messages, $pb of them (or of its answers) by the priority lane"
+# Its ACKs are small but TCP, and what is not marked is not taken in.
+[ "$pb" -lt $((db / 100)) ] || fail "a TCP transfer went by the priority lane: $pb of $db"
+closed=$(stat a prio_closed)
+lab_bg "${NS[b]}" "$LAB_TMP/flood.srv" iperf3 -s -1 -p 5205
+srv=$LAB_LAST_PID
+wait_for 10 "iperf3 listening" lab_listening "${NS[b]}" 5205
+ip netns exec "${NS[a]}" iperf3 -u -b 0 -l 64 -t 3 -c 10.66.0.2 -p 5205 -J >"$LAB_TMP/flood.json" ||
+	fail "the flood a -> b: $(jq -r .error "$LAB_TMP/flood.json")"
+wait_gone 10 "$srv" || true
+delivered=$(jq '.end.sum.packets - .end.sum.lost_packets' "$LAB_TMP/flood.json")
+echo "   a's lane closed $(($(stat a prio_closed) - closed)) times; $delivered datagrams of 64 bytes delivered"
+[ "$(stat a prio_closed)" -gt "$closed" ] || fail "a flood of small packets did not close a's priority lane"
+[ "$delivered" -gt 1000 ] || fail "the flood did not get through: $delivered datagrams"
+# Closed for 1 s, doubling while floods come back; open again at the next packet after that.
+wait_for 60 "a's lane open again" eval 'ping_from a 10.66.0.2 1 && [ "$(stat a priority)" = 1 ]'
+
 step "a game keeps every core busy: the workers stop polling, pings still get through"
 # A worker that polls while another thread wants its CPU gets it back only
 # after that thread's time slice (4 ms here): each packet waited that long.
 # The workers notice lost slices, sleep instead and are woken by the packet.
+# (Pings of 600 bytes, which the priority lane does not take.)
 lab_busy_cores 30
 ca=$(stat a worker_contended)
 cb=$(stat b worker_contended)
-ip netns exec "${NS[a]}" ping -c 300 -i 0.01 -W 1 10.66.0.2 >"$LAB_TMP/ping.busy" || true
+ip netns exec "${NS[a]}" ping -s 600 -c 300 -i 0.01 -W 1 10.66.0.2 >"$LAB_TMP/ping.busy" || true
 lab_idle_cores
 received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$LAB_TMP/ping.busy")
 median=$(sed -n 's/.*time=\([0-9.]*\).*/\1/p' "$LAB_TMP/ping.busy" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
