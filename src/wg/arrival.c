@@ -1,6 +1,8 @@
 /* arrival.c - when the next packet is due: a worker wakes just before it instead of polling. */
 #include "wg/arrival.h"
 
+#include "util/pi_mutex.h"
+
 enum { MIN_INTERVALS = 3 };
 
 #define LEAD_MIN_NS   100000ull  /* wake at least this much early */
@@ -141,7 +143,7 @@ bool arrival_expect(const struct arrival *a, uint64_t now_ns, uint64_t *from_ns,
 
 void arrival_pool_init(struct arrival_pool *p)
 {
-	pthread_mutex_init(&p->lock, NULL);
+	pi_mutex_init(&p->lock); /* priority workers take it too */
 	p->a = (struct arrival){ .n = 0 };
 	atomic_init(&p->traffic_ns, 0);
 }

@@ -321,9 +321,6 @@ int wg_device_start(struct wg_device *dev)
 			atomic_store(&dev->steer_mode, WG_STEER_LOCAL);
 		if (dev->steer.n_prio)
 			atomic_store(&dev->prio_open, true);
-		else if (dev->config.priority && (dev->steer.local || !why[0]))
-			log_info("%s: no priority lane: %s", dev->tun->name,
-			         why[0] ? why : "an odd number of queues");
 	}
 	ret = open_sockets(dev, dev->udp, dev->listen_port);
 	if (ret < 0)

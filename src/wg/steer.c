@@ -170,12 +170,15 @@ bool steer_init(struct steer *s, int n_queues, bool local, bool prio, char *why)
 		s->prog_fd[i] = -1;
 	no_steering(s, n_queues);
 	why[0] = '\0';
-	if (prio && n_queues % 2 == 0)
+	if (prio && n_queues % 2 == 0) {
 		n = n_queues / 2;
-	else if (prio)
+	} else if (prio) {
+		snprintf(why, STEER_WHY_LEN, "no priority lane: an odd number of queues (%d)",
+		         n_queues);
 		prio = false;
+	}
 	if (local && n < 2) {
-		snprintf(why, STEER_WHY_LEN, "one worker");
+		snprintf(why, STEER_WHY_LEN, "no CPU-local steering: one worker");
 		local = false;
 	}
 	if (!local && !prio)
