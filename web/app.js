@@ -39,6 +39,7 @@
 		partyId: $("party-id"), partyCopy: $("party-copy"), partyMembers: $("party-members"),
 		vip: $("vip"), vip6: $("vip6"), vip6Label: $("vip6-label"), vip6Row: $("vip6-row"),
 		leaveBtn: $("leave-btn"), partyMsg: $("party-msg"), partyNote: $("party-note"),
+		removed: $("removed"), removedList: $("removed-list"),
 		peersBody: $("peers").tBodies[0], peersEmpty: $("peers-empty"), pingResult: $("ping-result"),
 		natType: $("nat-type"), natPublic: $("nat-public"), natGlobal: $("nat-global"), natLocal: $("nat-local"),
 		natStun: $("nat-stun"), natDetected: $("nat-detected"), natDetail: $("nat-detail"),
@@ -278,7 +279,7 @@
 			if (slow) {
 				state.slowDue = false;
 				state.lastSlow = Date.now();
-				await Promise.all([loadNat(), loadSettings(), loadFavorites(), loadProfiles()]);
+				await Promise.all([loadNat(), loadSettings(), loadFavorites(), loadProfiles(), loadBans()]);
 			}
 			el.banner.hidden = true;
 			document.body.dataset.state = "ready";
@@ -327,7 +328,10 @@
 		renderControl(s.control || {});
 		renderParty(s.party, s.virtual_ip, s.virtual_ip6);
 		/* With local discovery nobody can keep anyone out (the API says so too). */
+		const could = state.canKick;
 		state.canKick = !!(s.party && s.party.is_host && s.control && s.control.mode === "remote");
+		if (state.canKick !== could)
+			loadBans();
 		setText(el.partyNote, s.party ? "" : s.party_note || "");
 		setText(el.natType, natName(nat.type));
 		setText(el.natPublic, nat.public_endpoint);
@@ -447,6 +451,49 @@
 			setMsg(el.partyMsg, errorText(e), "error");
 		}
 		refreshNow();
+		loadBans(true);
+	}
+
+	/* The host's removed members, each with a way back in; report: say so when the list cannot be had. */
+	async function loadBans(report = false) {
+		if (!state.canKick) {
+			el.removed.hidden = true;
+			return;
+		}
+		try {
+			const r = await api("GET", "/api/party/bans", undefined, ACTION_TIMEOUT_MS);
+			renderBans(Array.isArray(r.removed) ? r.removed : []);
+		} catch (e) {
+			if (report && !(e instanceof SignedOut))
+				setMsg(el.partyMsg, `Cannot list removed members: ${errorText(e)}`, "error");
+		}
+	}
+
+	function renderBans(list) {
+		el.removedList.replaceChildren(...list.map((b) => {
+			const li = make("li");
+			const name = b.name || "(no name)";
+			const btn = make("button", "unban small", "Let back in");
+
+			li.dataset.peerId = b.peer_id;
+			li.dataset.name = name;
+			btn.type = "button";
+			btn.setAttribute("aria-label", `Let ${name} back in`);
+			li.append(make("span", "name", name), " ", make("code", "", b.peer_id), " ", btn);
+			return li;
+		}));
+		el.removed.hidden = list.length === 0;
+	}
+
+	async function unban(peerId, name) {
+		setMsg(el.partyMsg, "");
+		try {
+			await api("POST", "/api/party/unban", { peer: peerId }, ACTION_TIMEOUT_MS);
+			setMsg(el.partyMsg, `${name} may join the party again.`, "ok");
+		} catch (e) {
+			setMsg(el.partyMsg, errorText(e), "error");
+		}
+		loadBans(true);
 	}
 
 	function renderPeers(data) {
@@ -942,6 +989,12 @@
 				ping(btn.closest("tr").dataset.peerId, btn.closest("tr").dataset.peer);
 			if (kickBtn)
 				kick(kickBtn.closest("tr").dataset.peerId, kickBtn.closest("tr").dataset.peer);
+		});
+		el.removedList.addEventListener("click", (ev) => {
+			const btn = ev.target.closest("button.unban");
+
+			if (btn)
+				unban(btn.closest("li").dataset.peerId, btn.closest("li").dataset.name);
 		});
 		el.settingsBody.addEventListener("click", onSettingsClick);
 		el.settingsBody.addEventListener("keydown", onSettingsKey);

@@ -80,7 +80,7 @@ int show_status(struct client *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
-enum { COLS = 6 };
+enum { COLS = 7, COL_IP6 = 2 };
 
 /* Whether the member's current path is its IPv6 global address (docs/NAT.md "IPv6 paths"). */
 static bool over_ipv6(const json_t *p)
@@ -104,31 +104,32 @@ static void peer_row(const json_t *p, char cols[COLS][96])
 
 	snprintf(cols[0], 96, "%s%s", str(p, "name", "?"), self ? " (you)" : "");
 	snprintf(cols[1], 96, "%s", str(p, "virtual_ip", "-"));
-	snprintf(cols[2], 96, "%s", str(p, "state", "?"));
+	snprintf(cols[COL_IP6], 96, "%s", str(p, "virtual_ip6", "-"));
+	snprintf(cols[3], 96, "%s", str(p, "state", "?"));
 	/* A relayed path names its relay: "relay (eu-1)". */
 	if (!self && strcmp(str(p, "path", "-"), "relay") == 0 &&
 	    json_is_string(json_object_get(p, "relay")))
-		snprintf(cols[3], 96, "relay (%s)", str(p, "relay", "?"));
+		snprintf(cols[4], 96, "relay (%s)", str(p, "relay", "?"));
 	else if (!self && strcmp(str(p, "path", "-"), "direct") == 0 && over_ipv6(p))
-		snprintf(cols[3], 96, "direct (IPv6)");
+		snprintf(cols[4], 96, "direct (IPv6)");
 	else
-		snprintf(cols[3], 96, "%s", self ? "-" : str(p, "path", "-"));
+		snprintf(cols[4], 96, "%s", self ? "-" : str(p, "path", "-"));
 	if (json_is_number(rtt) && !self)
-		snprintf(cols[4], 96, "%.1f ms", json_number_value(rtt));
+		snprintf(cols[5], 96, "%.1f ms", json_number_value(rtt));
 	else
-		snprintf(cols[4], 96, "-");
-	snprintf(cols[5], 96, "%s", str(p, "nat_type", "unknown"));
+		snprintf(cols[5], 96, "-");
+	snprintf(cols[6], 96, "%s", str(p, "nat_type", "unknown"));
 }
 
 int show_peers(struct client *c, int argc, char **argv)
 {
-	static const char *const head[COLS] = {
-		"NAME", "VIRTUAL IP", "STATE", "PATH", "RTT", "NAT"
-	};
+	static const char *const head[COLS] = { "NAME", "VIRTUAL IP", "VIRTUAL IPV6", "STATE",
+		                                "PATH", "RTT",        "NAT" };
 	char cols[COLS][96];
 	int w[COLS];
 	const json_t *peers, *p;
 	json_t *r = NULL;
+	bool ip6 = false; /* the IPv6 column, when the party has IPv6 */
 	size_t i;
 	int rc = expect_no_args("peers", argc);
 
@@ -149,19 +150,23 @@ int show_peers(struct client *c, int argc, char **argv)
 	json_array_foreach(peers, i, p)
 	{
 		peer_row(p, cols);
+		ip6 |= json_is_string(json_object_get(p, "virtual_ip6"));
 		for (int k = 0; k < COLS; k++)
 			w[k] = table_width(cols[k]) > w[k] ? table_width(cols[k]) : w[k];
 	}
 	printf("Party %s\n\n", str(r, "party_id", "?"));
 	for (int k = 0; k < COLS; k++) {
-		table_cell(head[k], k + 1 < COLS ? w[k] + 2 : 0);
+		if (k != COL_IP6 || ip6)
+			table_cell(head[k], k + 1 < COLS ? w[k] + 2 : 0);
 	}
 	printf("\n");
 	json_array_foreach(peers, i, p)
 	{
 		peer_row(p, cols);
-		for (int k = 0; k < COLS; k++)
-			table_cell(cols[k], k + 1 < COLS ? w[k] + 2 : 0);
+		for (int k = 0; k < COLS; k++) {
+			if (k != COL_IP6 || ip6)
+				table_cell(cols[k], k + 1 < COLS ? w[k] + 2 : 0);
+		}
 		printf("\n");
 	}
 	json_decref(r);

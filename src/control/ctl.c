@@ -1,6 +1,8 @@
-/* ctl.c - what both control planes share: link names, default timings, party comparison. */
+/* ctl.c - what both control planes share: link names, default timings, party comparison, the
+ * list of removed members. */
 #include "control/ctl.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const char *ctl_link_name(enum ctl_link link)
@@ -14,6 +16,32 @@ const char *ctl_link_name(enum ctl_link link)
 		return "up";
 	}
 	return "unknown";
+}
+
+size_t ctl_bans_from_json(const json_t *list, struct ctl_ban *out, size_t max)
+{
+	const json_t *v;
+	size_t n = 0, i;
+
+	json_array_foreach(list, i, v)
+	{
+		const char *id = json_string_value(json_object_get(v, "peer_id"));
+		const json_t *name = json_object_get(v, "name"),
+		             *at = json_object_get(v, "banned_at");
+
+		if (n == max)
+			break;
+		if (!id || !peer_id_valid(id) || !json_is_integer(at) ||
+		    !(json_is_null(name) || name == NULL ||
+		      (json_is_string(name) && peer_name_valid(json_string_value(name)))))
+			continue;
+		snprintf(out[n].peer_id, sizeof(out[n].peer_id), "%s", id);
+		snprintf(out[n].name, sizeof(out[n].name), "%s",
+		         json_is_string(name) ? json_string_value(name) : "");
+		out[n].banned_at_ms = json_integer_value(at);
+		n++;
+	}
+	return n;
 }
 
 void ctl_timing_default(struct ctl_timing *t)

@@ -74,6 +74,24 @@ struct ctl_relay {
 typedef void ctl_relays_fn(void *arg, int status, const char *error, const struct ctl_relay *relays,
                            size_t n);
 
+/* A peer the party's host removed (GET /parties/{id}/bans). */
+struct ctl_ban {
+	char peer_id[PEER_ID_MAX + 1];
+	char name[PEER_NAME_MAX + 1]; /* "" when the server did not keep it */
+	int64_t banned_at_ms;
+};
+
+enum { CTL_BANS_MAX = 256 };
+
+typedef void ctl_bans_fn(void *arg, int status, const char *error, const struct ctl_ban *bans,
+                         size_t n);
+
+/*
+ * The server's "bans" array into out (max entries at most); an entry that does
+ * not validate (peer id, name, time) is skipped.  Returns how many.
+ */
+size_t ctl_bans_from_json(const json_t *list, struct ctl_ban *out, size_t max);
+
 /*
  * A relay token for the current party (docs/PROTOCOL.md "Relay frames"):
  * token (raw bytes) and its session key; expires_ms is wall clock.
@@ -140,6 +158,8 @@ struct ctl_ops {
 	int (*kick)(struct ctl *c, const char *peer_id, ctl_done_fn *done, void *arg);
 	/* The host lets a removed peer (by id) join again; -ENOTSUP locally. */
 	int (*unban)(struct ctl *c, const char *peer_id, ctl_done_fn *done, void *arg);
+	/* The peers the host removed, oldest first (the host only); -ENOTSUP locally. */
+	int (*bans)(struct ctl *c, ctl_bans_fn *done, void *arg);
 	/* Sends data to one member (remote); -ENOTSUP locally. */
 	int (*signal)(struct ctl *c, const char *to_peer_id, const json_t *data);
 	int (*relays)(struct ctl *c, ctl_relays_fn *done, void *arg);

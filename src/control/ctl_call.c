@@ -152,6 +152,9 @@ static int issue(struct ctl_call *k)
 	case CALL_UNBAN:
 		snprintf(path, sizeof(path), "/parties/%s/bans/%s", k->party_id, k->to);
 		return control_request(r->cc, "DELETE", path, NULL, true, on_reply, k);
+	case CALL_BANS:
+		snprintf(path, sizeof(path), "/parties/%s/bans", k->party_id);
+		return control_request(r->cc, "GET", path, NULL, true, on_reply, k);
 	}
 	return -EINVAL;
 }

@@ -434,6 +434,11 @@ static int local_kick(struct ctl *c, const char *peer_id, ctl_done_fn *done, voi
 	return -ENOTSUP;
 }
 
+static int local_bans(struct ctl *c, ctl_bans_fn *done, void *arg)
+{
+	return -ENOTSUP;
+}
+
 static int local_relay_token(struct ctl *c, ctl_relay_token_fn *done, void *arg)
 {
 	struct ctl_local *l = to_local(c);
@@ -483,6 +488,7 @@ static const struct ctl_ops local_ops = {
 	.relay_token = local_relay_token,
 	.kick = local_kick,
 	.unban = local_kick,
+	.bans = local_bans,
 	.link = local_link,
 	.describe = local_describe,
 	.destroy = local_destroy,

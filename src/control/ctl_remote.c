@@ -450,6 +450,35 @@ static void on_member_op_reply(struct ctl_remote *r, struct ctl_call *k,
 	k->done_fn(k->arg, 0, NULL, NULL);
 }
 
+/* The host's list of removed peers; an entry that does not validate is skipped. */
+static void on_bans_reply(struct ctl_remote *r, struct ctl_call *k, const struct control_reply *cr)
+{
+	const json_t *list = json_object_get(cr->body, "bans");
+	char msg[ERR_MAX + URL_MAX];
+	struct ctl_ban *bans;
+	size_t n;
+
+	if (!ctl_ok_status(cr->status) || !json_is_array(list)) {
+		int status =
+		    ctl_ok_status(cr->status) ? 503 : ctl_call_error(r, k, cr, msg, sizeof(msg));
+
+		if (ctl_ok_status(cr->status))
+			err_format(msg, sizeof(msg), "%s sent no list of removed members", r->url);
+		k->bans_done(k->arg, status, msg, NULL, 0);
+		return;
+	}
+	bans = calloc(json_array_size(list) ? json_array_size(list) : 1, sizeof(*bans));
+	if (!bans) {
+		k->bans_done(k->arg, 503, "out of memory", NULL, 0);
+		return;
+	}
+	n = ctl_bans_from_json(list, bans,
+	                       json_array_size(list) < CTL_BANS_MAX ? json_array_size(list)
+	                                                            : CTL_BANS_MAX);
+	k->bans_done(k->arg, 0, NULL, bans, n);
+	free(bans);
+}
+
 void ctl_remote_dispatch(struct ctl_call *k, const struct control_reply *cr)
 {
 	struct ctl_remote *r = k->r;
@@ -496,6 +525,9 @@ void ctl_remote_dispatch(struct ctl_call *k, const struct control_reply *cr)
 	case CALL_KICK:
 	case CALL_UNBAN:
 		on_member_op_reply(r, k, cr);
+		break;
+	case CALL_BANS:
+		on_bans_reply(r, k, cr);
 		break;
 	}
 }
@@ -785,6 +817,25 @@ static int remote_unban(struct ctl *c, const char *peer_id, ctl_done_fn *done, v
 	return member_op(c, CALL_UNBAN, peer_id, done, arg);
 }
 
+static int remote_bans(struct ctl *c, ctl_bans_fn *done, void *arg)
+{
+	struct ctl_remote *r = to_remote(c);
+	struct ctl_call *k;
+	int rc;
+
+	if (r->state != REMOTE_MEMBER)
+		return -ENOTCONN;
+	k = ctl_call_new(r, CALL_BANS);
+	if (!k)
+		return -ENOMEM;
+	k->bans_done = done;
+	k->arg = arg;
+	rc = ctl_call_submit(k);
+	if (rc)
+		ctl_call_free(k);
+	return rc;
+}
+
 static enum ctl_link remote_link(const struct ctl *c)
 {
 	return ((const struct ctl_remote *)c)->link;
@@ -824,6 +875,7 @@ static const struct ctl_ops remote_ops = {
 	.leave = remote_leave,
 	.kick = remote_kick,
 	.unban = remote_unban,
+	.bans = remote_bans,
 	.update_self = remote_update_self,
 	.signal = remote_signal,
 	.relays = remote_relays,

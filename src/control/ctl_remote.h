@@ -70,6 +70,7 @@ enum call_kind {
 	CALL_TOKEN,
 	CALL_KICK,
 	CALL_UNBAN,
+	CALL_BANS,
 };
 
 /* One request; on the ctl's list until answered (destroy frees the rest). */
@@ -87,6 +88,7 @@ struct ctl_call {
 	ctl_relays_fn *relays_done;
 	ctl_relay_token_fn *token_done;
 	ctl_done_fn *done_fn; /* kick, unban */
+	ctl_bans_fn *bans_done;
 	void *arg;
 };
 

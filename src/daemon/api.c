@@ -257,6 +257,7 @@ enum route_id {
 	R_PARTY_LEAVE,
 	R_PARTY_KICK,
 	R_PARTY_UNBAN,
+	R_PARTY_BANS,
 	R_PING,
 	R_SETTINGS,
 	R_FAVORITES,
@@ -280,6 +281,7 @@ static const struct route {
 	[R_PARTY_LEAVE] = { "/api/party/leave", false, M_POST },
 	[R_PARTY_KICK] = { "/api/party/kick", false, M_POST },
 	[R_PARTY_UNBAN] = { "/api/party/unban", false, M_POST },
+	[R_PARTY_BANS] = { "/api/party/bans", false, M_GET },
 	[R_PING] = { "/api/ping", false, M_POST },
 	[R_SETTINGS] = { "/api/settings", false, M_GET | M_PATCH },
 	[R_FAVORITES] = { "/api/favorites", false, M_GET | M_POST },
@@ -404,6 +406,9 @@ static void handle_action(struct api *api, struct evhttp_request *evreq, enum ro
 	case R_PARTY_UNBAN:
 		ok = api_body_peer(body, peer, err) && api->backend.party_unban;
 		break;
+	case R_PARTY_BANS:
+		ok = api->backend.party_bans; /* a GET: no body */
+		break;
 	default:
 		ok = api_body_ping(body, peer, &count, err) && api->backend.ping;
 		break;
@@ -415,7 +420,7 @@ static void handle_action(struct api *api, struct evhttp_request *evreq, enum ro
 			api_reply_error(evreq, 503, "%s is not available yet", routes[r].path);
 		return;
 	}
-	snprintf(what, sizeof(what), "POST %s", routes[r].path);
+	snprintf(what, sizeof(what), "%s %s", r == R_PARTY_BANS ? "GET" : "POST", routes[r].path);
 	req = req_create(api, evreq, what);
 	if (!req)
 		return;
@@ -439,6 +444,9 @@ static void handle_action(struct api *api, struct evhttp_request *evreq, enum ro
 	case R_PARTY_UNBAN:
 		log_info("api: let %s join the party again", peer);
 		api->backend.party_unban(api->backend.ctx, req, peer);
+		break;
+	case R_PARTY_BANS:
+		api->backend.party_bans(api->backend.ctx, req);
 		break;
 	default:
 		api->backend.ping(api->backend.ctx, req, peer, count);
@@ -569,6 +577,7 @@ static void on_request(struct evhttp_request *evreq, void *arg)
 	case R_PARTY_LEAVE:
 	case R_PARTY_KICK:
 	case R_PARTY_UNBAN:
+	case R_PARTY_BANS:
 	case R_PING:
 		handle_action(api, evreq, (enum route_id)r, body);
 		break;

@@ -42,6 +42,8 @@ struct api_backend {
 	void (*party_kick)(void *ctx, struct api_req *req, const char *peer);
 	/* The host lets a removed peer (by id) join again. */
 	void (*party_unban)(void *ctx, struct api_req *req, const char *peer_id);
+	/* The peers the host removed (an action: the control server is asked). */
+	void (*party_bans)(void *ctx, struct api_req *req);
 	/* peer: a peer id, a member name or a virtual IP; count 1-100 probes. */
 	void (*ping)(void *ctx, struct api_req *req, const char *peer, unsigned count);
 	/* A setting was stored through the API; the daemon applies what it can at once. */

@@ -520,6 +520,7 @@ int daemon_start(struct daemon *d, struct event_base *base, const struct daemon_
 		.party_leave = partymgr_leave,
 		.party_kick = partymgr_kick,
 		.party_unban = partymgr_unban,
+		.party_bans = partymgr_bans,
 		.ping = report_ping,
 		.setting_changed = api_setting_changed,
 		.config = api_config,

@@ -465,6 +465,44 @@ void partymgr_kick(void *ctx, struct api_req *req, const char *peer)
 	member_op_start(d, req, false, c->peer_id, c->name);
 }
 
+static void on_bans(void *arg, int status, const char *error, const struct ctl_ban *bans, size_t n)
+{
+	struct api_req *req = arg;
+	char when[NOW_ISO8601_LEN];
+	json_t *list;
+
+	if (status) {
+		api_fail(req, status, "%s", error ? error : "the control server refused");
+		return;
+	}
+	list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(
+		    list, json_pack("{s:s, s:s?, s:s}", "peer_id", bans[i].peer_id, "name",
+		                    bans[i].name[0] ? bans[i].name : NULL, "removed_at",
+		                    now_format_iso8601(bans[i].banned_at_ms, when)));
+	api_finish(req, 200, json_pack("{s:o}", "removed", list));
+}
+
+void partymgr_bans(void *ctx, struct api_req *req)
+{
+	struct daemon *d = ctx;
+	int ret;
+
+	if (!host_ready(d, req, "see whom it removed"))
+		return;
+	ret = d->ctl->ops->bans(d->ctl, on_bans, req);
+	if (ret == -ENOTSUP)
+		api_fail(req, 501,
+		         "removing members needs a coordination server (control_url): with local "
+		         "discovery nobody is removed");
+	else if (ret == -ENOTCONN)
+		api_fail(req, 503,
+		         "not connected to the party's control server right now; try again");
+	else if (ret < 0)
+		api_fail(req, 503, "%s", strerror(-ret));
+}
+
 void partymgr_unban(void *ctx, struct api_req *req, const char *peer_id)
 {
 	struct daemon *d = ctx;

@@ -35,6 +35,7 @@ void partymgr_leave(void *ctx, struct api_req *req);
 void partymgr_kick(void *ctx, struct api_req *req, const char *peer);
 /* The host lets a removed peer (its peer id: it is no member to name) join again. */
 void partymgr_unban(void *ctx, struct api_req *req, const char *peer_id);
+void partymgr_bans(void *ctx, struct api_req *req);
 
 /* The party as the API shows it: {"party_id", "name", ...}, or null. */
 json_t *partymgr_party_json(const struct daemon *d);

@@ -30,10 +30,20 @@ static json_t *addr_json(const struct addr *a)
 	return addr_is_set(a) ? json_string(addr_format(a, buf)) : json_null();
 }
 
+/* A member's IPv6 address on the virtual LAN, derived from its IPv4 one; null with IPv6 off. */
+static json_t *vip6_json(const struct daemon *d, const struct addr *vip)
+{
+	struct addr v6;
+
+	addr_clear(&v6);
+	if (d->ipv6 && addr_is_set(vip))
+		daemon_vip6(vip, false, &v6);
+	return report_vip_json(&v6);
+}
+
 json_t *report_status(void *ctx)
 {
 	struct daemon *d = ctx;
-	struct addr v6;
 	json_t *o = json_object(), *iface = json_object(), *ctl = json_object(),
 	       *nat = json_object();
 
@@ -42,10 +52,7 @@ json_t *report_status(void *ctx)
 	json_object_set_new(o, "name", json_string(d->self.name));
 	json_object_set_new(o, "public_key", json_string(d->id.public_b64));
 	json_object_set_new(o, "virtual_ip", report_vip_json(&d->vip_on_iface));
-	addr_clear(&v6);
-	if (d->ipv6 && addr_is_set(&d->vip_on_iface))
-		daemon_vip6(&d->vip_on_iface, false, &v6);
-	json_object_set_new(o, "virtual_ip6", report_vip_json(&v6));
+	json_object_set_new(o, "virtual_ip6", vip6_json(d, &d->vip_on_iface));
 	json_object_set_new(iface, "name", json_string(d->cfg.interface));
 	json_object_set_new(iface, "mtu", json_integer(d->cfg.mtu));
 	json_object_set_new(iface, "listen_port", json_integer(wg_device_port(d->dev)));
@@ -72,6 +79,7 @@ static json_t *self_json(struct daemon *d)
 	json_object_set_new(o, "peer_id", json_string(d->id.peer_id));
 	json_object_set_new(o, "name", json_string(d->self.name));
 	json_object_set_new(o, "virtual_ip", report_vip_json(&d->vip_on_iface));
+	json_object_set_new(o, "virtual_ip6", vip6_json(d, &d->vip_on_iface));
 	json_object_set_new(o, "self", json_true());
 	json_object_set_new(o, "state", json_string("self"));
 	json_object_set_new(o, "path", json_string("none"));
@@ -94,8 +102,14 @@ json_t *report_peers(void *ctx)
 	if (daemon_in_party(d)) {
 		json_array_append_new(list, self_json(d));
 		for (size_t i = 0; i < d->cm.max_conns; i++) {
-			if (d->cm.conns[i].active)
-				json_array_append_new(list, conn_to_json(&d->cm, &d->cm.conns[i]));
+			const struct conn *c = &d->cm.conns[i];
+			json_t *o;
+
+			if (!c->active)
+				continue;
+			o = conn_to_json(&d->cm, c);
+			json_object_set_new(o, "virtual_ip6", vip6_json(d, &c->vip));
+			json_array_append_new(list, o);
 		}
 	}
 	return json_pack("{s:o, s:o}", "party_id",

@@ -32,6 +32,7 @@ static const struct {
 	{ ROUTE_PARTY_EVENTS, RM_GET, api_party_events },
 	{ ROUTE_PARTY_SIGNAL, RM_POST, api_party_signal },
 	{ ROUTE_PARTY_RELAY_TOKEN, RM_POST, api_party_relay_token },
+	{ ROUTE_PARTY_BANS, RM_GET, api_party_bans },
 	{ ROUTE_PARTY_BAN, RM_DELETE, api_party_unban },
 	{ ROUTE_RELAYS, RM_POST, api_relays_put },
 	{ ROUTE_RELAYS, RM_GET, api_relays_list },

@@ -23,6 +23,7 @@ void api_party_heartbeat(struct request *rq);
 void api_party_events(struct request *rq);
 void api_party_signal(struct request *rq);
 void api_party_relay_token(struct request *rq);
+void api_party_bans(struct request *rq);
 void api_party_unban(struct request *rq);
 void api_relays_put(struct request *rq);
 void api_relays_list(struct request *rq);

@@ -141,6 +141,20 @@ err:
 	http_reply_error(rq, &e);
 }
 
+void api_party_bans(struct request *rq)
+{
+	char party_id[PARTY_ID_LEN + 1];
+	struct api_error e;
+	json_t *bans;
+
+	if (!prologue(rq, party_id, NULL, &e) ||
+	    !registry_bans(&rq->srv->registry, party_id, rq->who.peer_id, &bans, &e)) {
+		http_reply_error(rq, &e);
+		return;
+	}
+	http_reply_json(rq, 200, json_pack("{s:s, s:o}", "party_id", party_id, "bans", bans));
+}
+
 void api_party_unban(struct request *rq)
 {
 	char party_id[PARTY_ID_LEN + 1], peer_id[PEER_ID_MAX + 1];

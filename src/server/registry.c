@@ -509,7 +509,8 @@ static bool remove_member(struct registry *r, const char *party_id, const char *
 	}
 	was_host = strcmp(party.host_id, peer_id) == 0;
 	{
-		struct store_param p[] = { SP_T(party_id), SP_T(peer_id), SP_I(now_wall_ms()) };
+		struct store_param p[] = { SP_T(party_id), SP_T(peer_id), SP_I(now_wall_ms()),
+			                   SP_T(m->name) };
 
 		rc = store_query(r->store,
 		                 "DELETE FROM members WHERE party_id = $1 AND peer_id = $2", p, 2,
@@ -517,9 +518,9 @@ static bool remove_member(struct registry *r, const char *party_id, const char *
 		if (!rc && why == LEAVE_KICKED)
 			rc = store_query(
 			    r->store,
-			    "INSERT INTO bans (party_id, peer_id, banned_at) VALUES ($1, "
-			    "$2, $3) ON CONFLICT (party_id, peer_id) DO NOTHING",
-			    p, 3, NULL, NULL, err);
+			    "INSERT INTO bans (party_id, peer_id, banned_at, name) VALUES ($1, "
+			    "$2, $3, $4) ON CONFLICT (party_id, peer_id) DO NOTHING",
+			    p, 4, NULL, NULL, err);
 	}
 	if (rc)
 		goto err_store;
@@ -623,6 +624,55 @@ bool registry_unban(struct registry *r, const char *party_id, const char *host_i
 err:
 	store_rollback(r->store);
 	party_info_clear(&party);
+	return false;
+}
+
+/* One row of bans: appended to the array arg. */
+static bool ban_row(void *arg, int n, const char *const *c)
+{
+	json_t *list = arg;
+	int64_t at = 0;
+
+	if (n < 3 || !c[0] || !store_col_int(c[2], &at))
+		return true;
+	json_array_append_new(list, json_pack("{s:s, s:s?, s:I}", "peer_id", c[0], "name", c[1],
+	                                      "banned_at", (json_int_t)at));
+	return true;
+}
+
+bool registry_bans(struct registry *r, const char *party_id, const char *host_id, json_t **out,
+                   struct api_error *e)
+{
+	struct store_param p[] = { SP_T(party_id) };
+	struct party_info party;
+	json_t *list = json_array();
+	errmsg err;
+	int rc;
+
+	*out = NULL;
+	if (!load_party(r, party_id, false, &party, e)) {
+		json_decref(list);
+		return false;
+	}
+	if (strcmp(party.host_id, host_id) != 0) {
+		api_error_set(e, API_FORBIDDEN,
+		              "only the party's host (%s) may see whom it removed", party.host_id);
+		goto err;
+	}
+	rc = store_query(r->store,
+	                 "SELECT peer_id, name, banned_at FROM bans WHERE party_id = $1"
+	                 " ORDER BY banned_at, peer_id",
+	                 p, 1, ban_row, list, err);
+	if (rc) {
+		api_error_store(e, rc, err);
+		goto err;
+	}
+	party_info_clear(&party);
+	*out = list;
+	return true;
+err:
+	party_info_clear(&party);
+	json_decref(list);
 	return false;
 }
 

@@ -66,6 +66,10 @@ bool registry_kick(struct registry *r, const char *party_id, const char *host_id
 /* The host lets a removed peer join again: 403 unless host_id is the host, 404 if not removed. */
 bool registry_unban(struct registry *r, const char *party_id, const char *host_id,
                     const char *peer_id, struct api_error *e) WARN_UNUSED;
+/* The peers the host removed, oldest first: [{"peer_id", "name" (null if unknown),
+ * "banned_at" (ms)}]; 403 unless host_id is the host. */
+bool registry_bans(struct registry *r, const char *party_id, const char *host_id, json_t **out,
+                   struct api_error *e) WARN_UNUSED;
 bool registry_update(struct registry *r, const char *party_id, const char *peer_id,
                      const struct member_request *req, struct peer_info *out,
                      struct api_error *e) WARN_UNUSED;

@@ -25,6 +25,7 @@ static const struct {
 	{ ROUTE_PARTY_EVENTS, "parties/*/events", "/parties/{id}/events", RM_GET },
 	{ ROUTE_PARTY_SIGNAL, "parties/*/signal", "/parties/{id}/signal", RM_POST },
 	{ ROUTE_PARTY_RELAY_TOKEN, "parties/*/relay-token", "/parties/{id}/relay-token", RM_POST },
+	{ ROUTE_PARTY_BANS, "parties/*/bans", "/parties/{id}/bans", RM_GET },
 	{ ROUTE_PARTY_BAN, "parties/*/bans/*", "/parties/{id}/bans/{peer}", RM_DELETE },
 	{ ROUTE_RELAYS, "relays", "/relays", RM_GET | RM_POST },
 	{ ROUTE_RELAYS_REGION, "relays/*", "/relays/{region}", RM_GET },

@@ -56,7 +56,13 @@ static const char *const schema_v3[] = {
 	NULL,
 };
 
-static const char *const *const schema[] = { schema_v1, schema_v2, schema_v3 };
+/* The removed member's name, for the host's list of them. */
+static const char *const schema_v4[] = {
+	"ALTER TABLE bans ADD COLUMN name TEXT",
+	NULL,
+};
+
+static const char *const *const schema[] = { schema_v1, schema_v2, schema_v3, schema_v4 };
 
 static int open_driver(struct store *s, const char *url, char *err)
 {

@@ -91,17 +91,21 @@ lr party leave >/dev/null
 out=$(lr party create "Friday LAN")
 id=$(sed -n 's/^ *Party ID: *//p' <<<"$out")
 
-step "peers: an aligned table"
+step "peers: an aligned table, with members' IPv6 addresses"
 out=$(lr peers)
 head=$(grep -n '^NAME' <<<"$out" | cut -d: -f1)
 [ -n "$head" ] || fail "no header: $out"
-# Every row's VIRTUAL IP column starts where the header's does.
-col=$(sed -n "${head}p" <<<"$out" | grep -bo 'VIRTUAL IP' | cut -d: -f1)
-for ip in 10.66.0.2 10.66.0.3 10.66.0.4; do
-	at=$(grep -F "$ip" <<<"$out" | grep -bo "$ip" | head -1 | cut -d: -f1)
-	[ "$at" = "$col" ] || fail "column of $ip is $at, header's $col: $out"
+# Every row's VIRTUAL IP and VIRTUAL IPV6 columns start where the header's do.
+col=$(sed -n "${head}p" <<<"$out" | grep -bo 'VIRTUAL IP ' | cut -d: -f1)
+col6=$(sed -n "${head}p" <<<"$out" | grep -bo 'VIRTUAL IPV6' | cut -d: -f1)
+for n in 2 3 4; do
+	row=$(grep -F "10.66.0.$n " <<<"$out")
+	at=$(grep -bo "10.66.0.$n " <<<"$row" | head -1 | cut -d: -f1)
+	[ "$at" = "$col" ] || fail "column of 10.66.0.$n is $at, header's $col: $out"
+	at=$(grep -bo "fd4c:5247:6c61::a42:$n" <<<"$row" | head -1 | cut -d: -f1)
+	[ "$at" = "$col6" ] || fail "column of member $n's IPv6 address is $at, header's $col6: $out"
 done
-grep -E '^bob +10\.66\.0\.3 +connected +direct +12\.5 ms +port_restricted_cone$' <<<"$out" >/dev/null ||
+grep -E '^bob +10\.66\.0\.3 +fd4c:5247:6c61::a42:3 +connected +direct +12\.5 ms +port_restricted_cone$' <<<"$out" >/dev/null ||
 	fail "bob's row: $out"
 grep -E '^alice \(you\) ' <<<"$out" >/dev/null || fail "self row: $out"
 

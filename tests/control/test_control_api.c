@@ -590,11 +590,38 @@ static void test_kick(void **state)
 		create_party(c, "Another Night", other);
 		join_party(b, other, "bob elsewhere");
 	}
+	/* The host, and only the host, sees whom it removed, by name. */
+	snprintf(path, sizeof(path), "/parties/%s/bans", party_id);
+	expect_raw("GET", path, auth_c, NULL, 403, "only the party's host");
+	{
+		struct raw_reply rr;
+		const json_t *bans, *ban;
+
+		raw_call(&main_srv, "GET", path, auth_a, NULL, 0, &rr);
+		assert_int_equal(rr.r.status, 200);
+		bans = json_object_get(rr.r.body, "bans");
+		assert_int_equal(json_array_size(bans), 1);
+		ban = json_array_get(bans, 0);
+		assert_string_equal(json_string_value(json_object_get(ban, "peer_id")),
+		                    control_client_peer_id(b));
+		assert_string_equal(json_string_value(json_object_get(ban, "name")), "bob");
+		assert_true(json_integer_value(json_object_get(ban, "banned_at")) > 1700000000000);
+		raw_clear(&rr);
+	}
 	/* Only the host lets bob back in; then he joins; a second unban finds nothing. */
 	snprintf(path, sizeof(path), "/parties/%s/bans/%s", party_id, control_client_peer_id(b));
 	expect_raw("DELETE", path, auth_c, NULL, 403, "only the party's host");
 	expect_raw("DELETE", path, auth_a, NULL, 200, NULL);
 	expect_raw("DELETE", path, auth_a, NULL, 404, "was not removed");
+	{
+		struct raw_reply rr;
+
+		snprintf(path, sizeof(path), "/parties/%s/bans", party_id);
+		raw_call(&main_srv, "GET", path, auth_a, NULL, 0, &rr);
+		assert_int_equal(rr.r.status, 200);
+		assert_int_equal(json_array_size(json_object_get(rr.r.body, "bans")), 0);
+		raw_clear(&rr);
+	}
 	join_party(b, party_id, "bob is back");
 	control_client_destroy(a);
 	control_client_destroy(b);

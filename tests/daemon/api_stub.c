@@ -103,19 +103,21 @@ static json_t *stub_peers(void *ctx)
 	if (!s->in_party)
 		return json_pack("{s:n, s:[]}", "party_id", "peers");
 	return json_pack(
-	    "{s:s, s:[{s:s, s:s, s:s, s:b, s:s, s:s, s:n, s:n, s:n, s:s, s:n, s:i, s:i},"
-	    "         {s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:n, s:f, s:s, s:s, s:i, s:i},"
-	    "         {s:s, s:s, s:s, s:b, s:s, s:s, s:n, s:s, s:n, s:s, s:n, s:i, s:i}]}",
+	    "{s:s, s:[{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:n, s:n, s:n, s:s, s:n, s:i, s:i},"
+	    "         {s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:n, s:f, s:s, s:s, s:i, s:i},"
+	    "         {s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:n, s:s, s:n, s:s, s:n, s:i, s:i}]}",
 	    "party_id", s->party_id, "peers", "peer_id", "a1b2c3d4e5f60718", "name",
-	    s->cfg.peer_name, "virtual_ip", "10.66.0.2", "self", 1, "state", "self", "path", "none",
-	    "endpoint", "relay", "rtt_ms", "nat_type", "full_cone", "last_handshake", "rx_bytes", 0,
-	    "tx_bytes", 0, "peer_id", "b0b0b0b0b0b0b0b0", "name", "bob", "virtual_ip", "10.66.0.3",
-	    "self", 0, "state", "connected", "path", "direct", "endpoint", "198.51.100.20:51820",
-	    "relay", "rtt_ms", 12.5, "nat_type", "port_restricted_cone", "last_handshake",
-	    "2026-11-21T20:00:00.000Z", "rx_bytes", 1234, "tx_bytes", 5678, "peer_id",
-	    "c0c0c0c0c0c0c0c0", "name", "carol", "virtual_ip", "10.66.0.4", "self", 0, "state",
-	    "connecting", "path", "relay", "endpoint", "relay", "eu-1", "rtt_ms", "nat_type",
-	    "symmetric", "last_handshake", "rx_bytes", 0, "tx_bytes", 0);
+	    s->cfg.peer_name, "virtual_ip", "10.66.0.2", "virtual_ip6", "fd4c:5247:6c61::a42:2",
+	    "self", 1, "state", "self", "path", "none", "endpoint", "relay", "rtt_ms", "nat_type",
+	    "full_cone", "last_handshake", "rx_bytes", 0, "tx_bytes", 0, "peer_id",
+	    "b0b0b0b0b0b0b0b0", "name", "bob", "virtual_ip", "10.66.0.3", "virtual_ip6",
+	    "fd4c:5247:6c61::a42:3", "self", 0, "state", "connected", "path", "direct", "endpoint",
+	    "198.51.100.20:51820", "relay", "rtt_ms", 12.5, "nat_type", "port_restricted_cone",
+	    "last_handshake", "2026-11-21T20:00:00.000Z", "rx_bytes", 1234, "tx_bytes", 5678,
+	    "peer_id", "c0c0c0c0c0c0c0c0", "name", "carol", "virtual_ip", "10.66.0.4",
+	    "virtual_ip6", "fd4c:5247:6c61::a42:4", "self", 0, "state", "connecting", "path",
+	    "relay", "endpoint", "relay", "eu-1", "rtt_ms", "nat_type", "symmetric",
+	    "last_handshake", "rx_bytes", 0, "tx_bytes", 0);
 }
 
 static json_t *stub_nat(void *ctx)

@@ -43,10 +43,18 @@ wait_for 15 "bob pinging alice" pings 1b "$A"
 grep -q "the party is IPv4 only here" "$LAB_DIR/d1b.log" || fail "bob's log does not say the party is IPv4 only"
 [[ "$(cli 1 --json status | jq -r .virtual_ip6)" == fd4c:5247:6c61::* ]] ||
 	fail "alice has no IPv6 address: $(cli 1 --json status | jq .virtual_ip6)"
+# Her members' IPv6 addresses are hers to show; bob's table has no such column.
+out=$(cli 1 peers)
+grep -qE "^bob +$B +fd4c:5247:6c61::[0-9a-f:]+ " <<<"$out" || fail "alice's peers lack bob's IPv6 address: $out"
+out=$(cli 1b peers)
+grep -q "VIRTUAL IPV6" <<<"$out" && fail "bob, with IPv6 off, shows an IPv6 column: $out"
+grep -qE "^alice +$A +" <<<"$out" || fail "bob's peers: $out"
 # Without a server nobody can keep a member out: the shared file is everyone's.
 out=$(cli 1 party kick bob 2>&1) && fail "a kick without a coordination server: $out"
 grep -q "needs a coordination server" <<<"$out" || fail "the refused kick does not say why: $out"
 [ "$(member_count 1)" = 2 ] || fail "the refused kick removed bob anyway"
+out=$(cli 1 party bans 2>&1) && fail "a list of removed members without a coordination server: $out"
+grep -q "needs a coordination server" <<<"$out" || fail "the refused list does not say why: $out"
 
 step "alice restarts: she rejoins with the same virtual IP"
 daemon_stop 1

@@ -226,10 +226,21 @@ done
 out=$(cli 3 party join "$PARTY" 2>&1) && fail "player3 joined again after its removal: $out"
 grep -q "removed you" <<<"$out" || fail "the refused join does not say why: $out"
 
-step "the host lets player3 back in: it joins again"
+step "the host lists whom it removed, and lets player3 back in by name: it joins again"
 ID3=$(cli 3 --json status | jq -r .peer_id)
+out=$(cli 1 party bans)
+grep -qE "^player3 +$ID3 +20[0-9-]+T" <<<"$out" || fail "the host's list of removed members: $out"
+[ "$(cli 1 --json party bans | jq -r '.removed | map(.name) | join(",")')" = player3 ] ||
+	fail "the list as JSON: $(cli 1 --json party bans)"
+out=$(cli 2 party bans 2>&1) && fail "player2, not the host, sees the removed members: $out"
+grep -q "only the party's host (player1)" <<<"$out" || fail "a non-host's list: $out"
 out=$(cli 2 party unban "$ID3" 2>&1) && fail "player2, not the host, let player3 back in: $out"
-cli 1 party unban "$ID3" | grep -q "may join the party again" || fail "the host's unban"
+out=$(cli 1 party unban "no one" 2>&1) && fail "unbanned a name nobody had: $out"
+grep -q "nobody called \`no one' was removed" <<<"$out" || fail "an unknown name's unban: $out"
+out=$(cli 1 party unban player2 2>&1) && fail "unbanned player2, who was never removed: $out"
+grep -q "peer player2 was not removed" <<<"$out" || fail "unbanning one never removed: $out"
+cli 1 party unban player3 | grep -q "$ID3 may join the party again" || fail "the host's unban"
+cli 1 party bans | grep -q "Nobody was removed" || fail "the list after the unban: $(cli 1 party bans)"
 cli 3 party join "$PARTY" >/dev/null || fail "player3 cannot join after the unban"
 wait_for 10 "host 1 pinging player3 again" pings 1 "$(vip 3)"
 

@@ -1,6 +1,9 @@
-/* fuzz_model_json.c - peer and party records from untrusted JSON. */
+/* fuzz_model_json.c - peer and party records, and the list of removed members, from untrusted
+ * JSON. */
 #include <stdlib.h>
+#include <string.h>
 
+#include "control/ctl.h"
 #include "control/party.h"
 #include "fuzz.h"
 #include "util/jsonx.h"
@@ -20,6 +23,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!peer_info_from_json(&peer_back, out, NULL))
 			abort();
 		json_decref(out);
+	}
+	/* A server's list of removed members: only valid entries, within the bound. */
+	{
+		struct ctl_ban bans[4];
+		size_t n = ctl_bans_from_json(json_object_get(o, "bans"), bans, 4);
+
+		for (size_t i = 0; i < n; i++) {
+			if (n > 4 || !peer_id_valid(bans[i].peer_id) ||
+			    (bans[i].name[0] && !peer_name_valid(bans[i].name)))
+				abort();
+		}
 	}
 	if (party_info_from_json(&party, o, NULL)) {
 		json_t *out = party_info_to_json(&party);

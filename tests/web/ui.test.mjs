@@ -250,6 +250,16 @@ try {
   assert.ok(refused !== null, "bob joined again after his removal");
   assert.match(refused, /removed you/);
 
+  step("the page lists bob as removed; letting him back in from it, he joins again");
+  const bobId = cli(cliBob, "status").peer_id;
+  await waitText(page, `#removed-list li[data-peer-id="${bobId}"] .name`, /^bob$/);
+  await page.click(`#removed-list li[data-peer-id="${bobId}"] button.unban`);
+  await waitText(page, "#party-msg", /bob may join the party again/);
+  await page.locator(`#removed-list li[data-peer-id="${bobId}"]`).waitFor({ state: "detached", timeout: 15000 });
+  assert.ok(await page.locator("#removed").isHidden(), "an empty list of removed members is shown");
+  cli(cliBob, "party", "join", party.party.party_id);
+  await waitText(page, 'tr[data-peer="bob"] .state', /^connected$/, 30);
+
   step("alice leaves from the page");
   await page.click("#leave-btn");
   await page.locator("#party-none").waitFor({ state: "visible", timeout: 30000 });
