@@ -399,6 +399,17 @@
 		return tr;
 	}
 
+	/* "relay eu-1", "direct", "direct (IPv6)" (the current path is the member's IPv6 address). */
+	function pathText(p) {
+		const cur = Array.isArray(p.candidates) ? p.candidates.find((c) => c && c.current) : null;
+
+		if (p.path === "relay")
+			return `relay ${p.relay || ""}`.trim();
+		if (p.path === "direct" && cur && cur.kind === "ipv6")
+			return "direct (IPv6)";
+		return p.path === "none" ? "" : p.path;
+	}
+
 	function updatePeerRow(tr, p) {
 		const cell = (c) => tr.querySelector(`td.${c}`);
 		const st = STATES.has(p.state) ? p.state : "unknown";
@@ -410,10 +421,13 @@
 		name.replaceChildren(document.createTextNode(String(p.name)));
 		if (p.self)
 			name.append(" ", make("span", "you", "you"));
-		setText(cell("vip"), p.virtual_ip);
+		/* The IPv6 address under the IPv4 one, where the party has IPv6. */
+		cell("vip").replaceChildren(document.createTextNode(String(p.virtual_ip || "")));
+		if (p.virtual_ip6)
+			cell("vip").append(make("span", "vip6", p.virtual_ip6));
 		if (cell("state").textContent !== badge.textContent || !cell("state").querySelector(`.st-${st}`))
 			cell("state").replaceChildren(badge);
-		setText(cell("path"), p.path === "relay" ? `relay ${p.relay || ""}`.trim() : p.path === "none" ? "" : p.path);
+		setText(cell("path"), pathText(p));
 		setText(cell("endpoint"), p.endpoint);
 		setText(cell("rtt"), fixed1(p.rtt_ms));
 		setText(cell("nat"), natName(p.nat_type));

@@ -143,6 +143,9 @@ try {
   await waitText(page, "#party-members", /2 members/);
   const bobVip = cli(cliBob, "status").virtual_ip;
   await waitText(page, 'tr[data-peer="bob"] .vip', new RegExp(bobVip.replaceAll(".", "\\.")));
+  const bobVip6 = cli(cliBob, "status").virtual_ip6;
+  assert.ok(bobVip6, "bob has no IPv6 address on the virtual LAN");
+  await waitText(page, 'tr[data-peer="bob"] .vip .vip6', new RegExp(`^${bobVip6}$`));
 
   step("the page pings bob through the tunnel");
   await page.click('tr[data-peer="bob"] button.ping');
