@@ -177,14 +177,52 @@ static void steer_switch(struct wg_device *dev, bool local)
 	pthread_mutex_unlock(&dev->steer_lock);
 }
 
+/*
+ * What every worker does first: names its thread (for top -H and the tests),
+ * confines it to its CPUs where it should be (steer.h), times its wake-ups to
+ * the microsecond (not the default 50), and gets its buffers.  false when out
+ * of memory (logged); worker_end undoes it either way.
+ */
+static bool worker_begin(struct wg_worker *w, struct worker_io *io, struct pollfd pfd[3],
+                         const char *kind, int number)
+{
+	struct wg_device *dev = w->dev;
+	char name[16];
+
+	snprintf(name, sizeof(name), "wg-%s%d", kind, number);
+	pthread_setname_np(pthread_self(), name);
+	pthread_mutex_lock(&dev->steer_lock);
+	w->tid = gettid();
+	if (w->id >= dev->steer.n || atomic_load(&dev->steer_mode) == WG_STEER_LOCAL)
+		steer_pin(&dev->steer, w->tid, w->id, true);
+	pthread_mutex_unlock(&dev->steer_lock);
+	prctl(PR_SET_TIMERSLACK, 1000UL);
+	pfd[0] = (struct pollfd){ .fd = dev->tun->fds[w->id], .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = dev->udp[w->id].fd, .events = POLLIN };
+	pfd[2] = (struct pollfd){ .fd = dev->wake_fd, .events = POLLIN };
+	*io = (struct worker_io){ .w = w };
+	if (send_io_init(io) && receive_io_init(io))
+		return true;
+	log_error("%s: out of memory for worker %d", dev->tun->name, w->id);
+	return false;
+}
+
+static void worker_end(struct wg_worker *w, struct worker_io *io)
+{
+	pthread_mutex_lock(&w->dev->steer_lock);
+	w->tid = 0;
+	pthread_mutex_unlock(&w->dev->steer_lock);
+	grace_offline(&w->dev->grace, w->id);
+	send_io_clear(io);
+	receive_io_clear(io);
+}
+
 static void *worker_main(void *arg)
 {
 	struct wg_worker *w = arg;
 	struct wg_device *dev = w->dev;
-	struct worker_io io = { .w = w };
-	struct pollfd pfd[3] = { { .fd = dev->tun->fds[w->id], .events = POLLIN },
-		                 { .fd = dev->udp[w->id].fd, .events = POLLIN },
-		                 { .fd = dev->wake_fd, .events = POLLIN } };
+	struct worker_io io;
+	struct pollfd pfd[3];
 	uint64_t spin_ns = (uint64_t)dev->config.spin_us * 1000, active_ns = 0, poll_until = 0;
 	uint64_t busy_spin_ns = (uint64_t)dev->config.busy_spin_us * 1000;
 	uint64_t traffic_ns = 0;            /* the last turn that moved packets */
@@ -192,28 +230,14 @@ static void *worker_main(void *arg)
 	struct arrival arrivals = { .n = 0 };
 	struct contention cpu = { .hold_ns = CONTENDED_HOLD_NS };
 	bool polling = false;
-	char name[16];
-
-	/* For top -H and the tests: which thread is which worker. */
-	snprintf(name, sizeof(name), "wg-worker%d", w->id);
-	pthread_setname_np(pthread_self(), name);
-	pthread_mutex_lock(&dev->steer_lock);
-	w->tid = gettid();
-	if (atomic_load(&dev->steer_mode) == WG_STEER_LOCAL)
-		steer_pin(&dev->steer, w->tid, w->id, true);
-	pthread_mutex_unlock(&dev->steer_lock);
 
 	/* Without CAP_SYS_NICE this fails, and the worker runs at the normal priority. */
 	if (dev->config.worker_nice &&
 	    setpriority(PRIO_PROCESS, (id_t)gettid(), dev->config.worker_nice) < 0)
 		log_debug("%s: worker %d keeps normal priority: %s", dev->tun->name, w->id,
 		          strerror(errno));
-	/* Wake-ups at an expected arrival are timed to the microsecond, not to the default 50. */
-	prctl(PR_SET_TIMERSLACK, 1000UL);
-	if (!send_io_init(&io) || !receive_io_init(&io)) {
-		log_error("%s: out of memory for worker %d", dev->tun->name, w->id);
+	if (!worker_begin(w, &io, pfd, "worker", w->id))
 		goto out;
-	}
 	while (!atomic_load(&dev->stopping)) {
 		uint64_t now_ns, from_ns, until_ns;
 		bool dense, may_poll;
@@ -307,12 +331,7 @@ static void *worker_main(void *arg)
 		active_ns = now_mono_ns();
 	}
 out:
-	pthread_mutex_lock(&dev->steer_lock);
-	w->tid = 0;
-	pthread_mutex_unlock(&dev->steer_lock);
-	grace_offline(&dev->grace, w->id);
-	send_io_clear(&io);
-	receive_io_clear(&io);
+	worker_end(w, &io);
 	return NULL;
 }
 
@@ -327,6 +346,7 @@ out:
 #define PRIO_WINDOW_NS   100000000ull
 #define PRIO_HOLD_NS     1000000000ull
 #define PRIO_HOLD_MAX_NS 32000000000ull
+#define PRIO_CHECK_TURNS 16 /* a flood's turns take ~32 datagrams each: a ms or so */
 
 static uint64_t thread_cpu_ns(void)
 {
@@ -375,31 +395,21 @@ static void *prio_main(void *arg)
 {
 	struct wg_worker *w = arg;
 	struct wg_device *dev = w->dev;
-	struct worker_io io = { .w = w };
-	struct pollfd pfd[3] = { { .fd = dev->tun->fds[w->id], .events = POLLIN },
-		                 { .fd = dev->udp[w->id].fd, .events = POLLIN },
-		                 { .fd = dev->wake_fd, .events = POLLIN } };
+	struct worker_io io;
+	struct pollfd pfd[3];
 	struct sched_param sp = { .sched_priority = 1 };
 	uint64_t budget_ns = PRIO_WINDOW_NS / 100 * dev->config.prio_budget_pct;
 	uint64_t window_ns, window_cpu_ns;
+	unsigned turns = 0;
 	bool predict = dev->config.predict;
-	char name[16];
 	int ret;
 
-	snprintf(name, sizeof(name), "wg-prio%d", w->id - dev->steer.n);
-	pthread_setname_np(pthread_self(), name);
-	pthread_mutex_lock(&dev->steer_lock);
-	w->tid = gettid();
-	steer_pin(&dev->steer, w->tid, w->id, true);
-	pthread_mutex_unlock(&dev->steer_lock);
 	ret = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
 	if (ret)
 		log_ratelimited(LL_INFO, "%s: the priority workers run at the normal priority: %s",
 		                dev->tun->name, strerror(ret));
-	if (!send_io_init(&io) || !receive_io_init(&io)) {
-		log_error("%s: out of memory for worker %d", dev->tun->name, w->id);
+	if (!worker_begin(w, &io, pfd, "prio", w->id - dev->steer.n))
 		goto out;
-	}
 	window_ns = now_mono_ns();
 	window_cpu_ns = thread_cpu_ns(); /* (setting up took some) */
 	while (!atomic_load(&dev->stopping)) {
@@ -409,10 +419,12 @@ static void *prio_main(void *arg)
 
 		grace_online(&dev->grace, w->id);
 		now_ns = now_mono_ns();
+		/* Reading the thread's CPU time is a system call: every PRIO_CHECK_TURNS turns. */
 		if (now_ns - window_ns >= PRIO_WINDOW_NS) {
 			window_ns = now_ns;
 			window_cpu_ns = thread_cpu_ns();
-		} else if (thread_cpu_ns() - window_cpu_ns > budget_ns &&
+		} else if (++turns % PRIO_CHECK_TURNS == 0 &&
+		           thread_cpu_ns() - window_cpu_ns > budget_ns &&
 		           atomic_load(&dev->prio_open)) {
 			prio_close(dev, now_ns);
 		}
@@ -463,12 +475,7 @@ static void *prio_main(void *arg)
 		}
 	}
 out:
-	pthread_mutex_lock(&dev->steer_lock);
-	w->tid = 0;
-	pthread_mutex_unlock(&dev->steer_lock);
-	grace_offline(&dev->grace, w->id);
-	send_io_clear(&io);
-	receive_io_clear(&io);
+	worker_end(w, &io);
 	return NULL;
 }
 
