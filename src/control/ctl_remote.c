@@ -766,45 +766,53 @@ static int remote_relays(struct ctl *c, ctl_relays_fn *done, void *arg)
 	return rc;
 }
 
-static int remote_relay_token(struct ctl *c, ctl_relay_token_fn *done, void *arg)
+/* A call only a member makes: -ENOTCONN outside a party, -ENOMEM; 0 with *out to fill in. */
+static int member_call(struct ctl *c, enum call_kind kind, void *arg, struct ctl_call **out)
 {
 	struct ctl_remote *r = to_remote(c);
-	struct ctl_call *k;
-	int rc;
 
 	if (r->state != REMOTE_MEMBER)
 		return -ENOTCONN;
-	k = ctl_call_new(r, CALL_TOKEN);
-	if (!k)
+	*out = ctl_call_new(r, kind);
+	if (!*out)
 		return -ENOMEM;
-	k->token_done = done;
-	k->arg = arg;
-	rc = ctl_call_submit(k);
+	(*out)->arg = arg;
+	return 0;
+}
+
+/* Sends k now or once registered; on failure k is freed and its callback never called. */
+static int submit_or_free(struct ctl_call *k)
+{
+	int rc = ctl_call_submit(k);
+
 	if (rc)
 		ctl_call_free(k);
 	return rc;
+}
+
+static int remote_relay_token(struct ctl *c, ctl_relay_token_fn *done, void *arg)
+{
+	struct ctl_call *k;
+	int rc = member_call(c, CALL_TOKEN, arg, &k);
+
+	if (rc)
+		return rc;
+	k->token_done = done;
+	return submit_or_free(k);
 }
 
 /* A kick or an unban: one peer id, an answer with no party. */
 static int member_op(struct ctl *c, enum call_kind kind, const char *peer_id, ctl_done_fn *done,
                      void *arg)
 {
-	struct ctl_remote *r = to_remote(c);
 	struct ctl_call *k;
-	int rc;
+	int rc = member_call(c, kind, arg, &k);
 
-	if (r->state != REMOTE_MEMBER)
-		return -ENOTCONN;
-	k = ctl_call_new(r, kind);
-	if (!k)
-		return -ENOMEM;
+	if (rc)
+		return rc;
 	snprintf(k->to, sizeof(k->to), "%s", peer_id);
 	k->done_fn = done;
-	k->arg = arg;
-	rc = ctl_call_submit(k);
-	if (rc)
-		ctl_call_free(k);
-	return rc;
+	return submit_or_free(k);
 }
 
 static int remote_kick(struct ctl *c, const char *peer_id, ctl_done_fn *done, void *arg)
@@ -819,21 +827,13 @@ static int remote_unban(struct ctl *c, const char *peer_id, ctl_done_fn *done, v
 
 static int remote_bans(struct ctl *c, ctl_bans_fn *done, void *arg)
 {
-	struct ctl_remote *r = to_remote(c);
 	struct ctl_call *k;
-	int rc;
+	int rc = member_call(c, CALL_BANS, arg, &k);
 
-	if (r->state != REMOTE_MEMBER)
-		return -ENOTCONN;
-	k = ctl_call_new(r, CALL_BANS);
-	if (!k)
-		return -ENOMEM;
-	k->bans_done = done;
-	k->arg = arg;
-	rc = ctl_call_submit(k);
 	if (rc)
-		ctl_call_free(k);
-	return rc;
+		return rc;
+	k->bans_done = done;
+	return submit_or_free(k);
 }
 
 static enum ctl_link remote_link(const struct ctl *c)

@@ -394,6 +394,16 @@ static bool found_row(void *arg, int n, const char *const *c)
 
 /* Whether the host removed peer_id from the party (inside the open transaction); false on a
  * store error (e says it). */
+/* 403 unless who is the party's host, who alone may do what. */
+static bool require_host(const struct party_info *party, const char *who, const char *what,
+                         struct api_error *e)
+{
+	if (strcmp(party->host_id, who) == 0)
+		return true;
+	api_error_set(e, API_FORBIDDEN, "only the party's host (%s) may %s", party->host_id, what);
+	return false;
+}
+
 static bool is_banned(struct registry *r, const char *party_id, const char *peer_id, bool *banned,
                       struct api_error *e)
 {
@@ -501,12 +511,8 @@ static bool remove_member(struct registry *r, const char *party_id, const char *
 		party_info_clear(&party);
 		return true;
 	}
-	if (why == LEAVE_KICKED && strcmp(party.host_id, by) != 0) {
-		api_error_set(e, API_FORBIDDEN,
-		              "only the party's host (%s) may remove another member",
-		              party.host_id);
+	if (why == LEAVE_KICKED && !require_host(&party, by, "remove another member", e))
 		goto err;
-	}
 	was_host = strcmp(party.host_id, peer_id) == 0;
 	{
 		struct store_param p[] = { SP_T(party_id), SP_T(peer_id), SP_I(now_wall_ms()),
@@ -597,12 +603,8 @@ bool registry_unban(struct registry *r, const char *party_id, const char *host_i
 		store_rollback(r->store);
 		return false;
 	}
-	if (strcmp(party.host_id, host_id) != 0) {
-		api_error_set(e, API_FORBIDDEN,
-		              "only the party's host (%s) may let a removed member back in",
-		              party.host_id);
+	if (!require_host(&party, host_id, "let a removed member back in", e))
 		goto err;
-	}
 	if (!is_banned(r, party_id, peer_id, &banned, e))
 		goto err;
 	if (!banned) {
@@ -654,11 +656,8 @@ bool registry_bans(struct registry *r, const char *party_id, const char *host_id
 		json_decref(list);
 		return false;
 	}
-	if (strcmp(party.host_id, host_id) != 0) {
-		api_error_set(e, API_FORBIDDEN,
-		              "only the party's host (%s) may see whom it removed", party.host_id);
+	if (!require_host(&party, host_id, "see whom it removed", e))
 		goto err;
-	}
 	rc = store_query(r->store,
 	                 "SELECT peer_id, name, banned_at FROM bans WHERE party_id = $1"
 	                 " ORDER BY banned_at, peer_id",
