@@ -71,46 +71,6 @@ static json_t *get_list(struct client *c, const char *path, const char *key, int
 	return r;
 }
 
-/* Column widths of the fields named in keys (at least their headers'). */
-static void widths(const json_t *list, const char *const *keys, const char *const *heads, int *w,
-                   int n)
-{
-	const json_t *item;
-	size_t i;
-
-	for (int k = 0; k < n; k++)
-		w[k] = table_width(heads[k]);
-	json_array_foreach(list, i, item)
-	{
-		for (int k = 0; k < n; k++) {
-			int width = table_width(str(item, keys[k]));
-
-			if (width > w[k])
-				w[k] = width;
-		}
-	}
-}
-
-static void print_table(const json_t *list, const char *const *keys, const char *const *heads,
-                        int n)
-{
-	const json_t *item;
-	int w[8];
-	size_t i;
-
-	widths(list, keys, heads, w, n);
-	for (int k = 0; k < n; k++)
-		k < n - 1 ? table_cell(heads[k], w[k] + 2) : (void)printf("%s", heads[k]);
-	printf("\n");
-	json_array_foreach(list, i, item)
-	{
-		for (int k = 0; k < n; k++)
-			k < n - 1 ? table_cell(str(item, keys[k]), w[k] + 2)
-			          : (void)printf("%s", str(item, keys[k]));
-		printf("\n");
-	}
-}
-
 /* The list under key at path as a table of n columns (or as it came, with --json). */
 static int list_table(struct client *c, const char *path, const char *key, const char *const *keys,
                       const char *const *heads, int n, const char *empty)
@@ -126,7 +86,7 @@ static int list_table(struct client *c, const char *path, const char *key, const
 	if (json_array_size(list) == 0)
 		printf("%s\n", empty);
 	else
-		print_table(list, keys, heads, n);
+		table_print(list, keys, heads, n);
 	json_decref(r);
 	return EXIT_OK;
 }

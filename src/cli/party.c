@@ -48,34 +48,14 @@ static void print_party(const json_t *r, bool created)
 /* The host's removed members as a table (name, peer id, when). */
 static void print_bans(const json_t *r)
 {
-	static const char *const head[3] = { "NAME", "PEER ID", "REMOVED AT" };
-	const json_t *list = json_object_get(r, "removed"), *b;
-	int w[3];
-	size_t i;
+	static const char *const keys[] = { "name", "peer_id", "removed_at" };
+	static const char *const heads[] = { "NAME", "PEER ID", "REMOVED AT" };
+	const json_t *list = json_object_get(r, "removed");
 
-	if (json_array_size(list) == 0) {
+	if (json_array_size(list) == 0)
 		printf("Nobody was removed from the party.\n");
-		return;
-	}
-	for (int k = 0; k < 3; k++)
-		w[k] = table_width(head[k]);
-	json_array_foreach(list, i, b)
-	{
-		int n = table_width(str(b, "name", "-")), id = table_width(str(b, "peer_id", "?"));
-
-		w[0] = n > w[0] ? n : w[0];
-		w[1] = id > w[1] ? id : w[1];
-	}
-	for (int k = 0; k < 3; k++)
-		table_cell(head[k], k < 2 ? w[k] + 2 : 0);
-	printf("\n");
-	json_array_foreach(list, i, b)
-	{
-		table_cell(str(b, "name", "-"), w[0] + 2);
-		table_cell(str(b, "peer_id", "?"), w[1] + 2);
-		table_cell(str(b, "removed_at", "?"), 0);
-		printf("\n");
-	}
+	else
+		table_print(list, keys, heads, 3);
 }
 
 /*
