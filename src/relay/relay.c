@@ -179,9 +179,12 @@ static int relay_batch(struct relay *r)
 		}
 		engine_input(&r->engine, p->data, p->len, &p->addr, &p->local, now_ns, wall_ms, o);
 		if (o->action == ENGINE_FORWARD) {
-			r->tx_pkts[m] = (struct udp_pkt){
-				.data = p->data, .len = p->len, .addr = o->to, .local = o->local
-			};
+			/* The DSCP mark, not the ECN bits: those belong to the hop. */
+			r->tx_pkts[m] = (struct udp_pkt){ .data = p->data,
+				                          .len = p->len,
+				                          .addr = o->to,
+				                          .local = o->local,
+				                          .tos = p->tos & 0xfc };
 			r->tx_forward[m++] = true;
 		} else if (o->action == ENGINE_REPLY) {
 			r->tx_pkts[m] = (struct udp_pkt){ .data = o->reply,
@@ -383,6 +386,14 @@ int relay_start(struct relay *r, const struct relay_config *cfg, struct event_ba
 		log_info(
 		    "no destination addresses on receive (%s): the routing table picks sources",
 		    strerror(-rc));
+	/*
+	 * Forwards keep the DSCP mark a member gave them: the receiving member's
+	 * priority lane takes only marked messages (src/wg/steer.h), and routers
+	 * on the way may serve them first.
+	 */
+	rc = udp_enable_recvtos(&r->sock);
+	if (rc)
+		log_info("no TOS bytes on receive (%s): forwards go unmarked", strerror(-rc));
 	if (cfg->stun_on) {
 		sc.primary = cfg->listen;
 		addr_set_port(&sc.primary, r->sock.port);

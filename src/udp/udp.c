@@ -32,6 +32,19 @@ int udp_enable_pktinfo(struct udp_socket *s)
 	return ret < 0 ? -errno : 0;
 }
 
+int udp_enable_recvtos(struct udp_socket *s)
+{
+	int on = 1;
+
+	/* A dual-stack socket reports IPv4 with the first, IPv6 with the second. */
+	if (setsockopt(s->fd, IPPROTO_IP, IP_RECVTOS, &on, sizeof(on)) < 0)
+		return -errno;
+	if (s->family == AF_INET6 &&
+	    setsockopt(s->fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &on, sizeof(on)) < 0)
+		return -errno;
+	return 0;
+}
+
 int udp_set_dscp(struct udp_socket *s, int dscp)
 {
 	int tos = dscp << 2;
@@ -234,12 +247,13 @@ static void from_in6(struct addr *out, const struct in6_addr *ip, uint32_t ifind
 
 /*
  * What a received message's control data says: its GRO segment size, the
- * kernel's stamp and the address it came to.
+ * kernel's stamp, the address it came to and its TOS byte.
  */
 static void read_cmsgs(struct msghdr *m, struct udp_pkt *p)
 {
 	p->seg = 0;
 	p->rx_wall_ns = 0;
+	p->tos = 0;
 	addr_clear(&p->local);
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
 		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
@@ -262,6 +276,13 @@ static void read_cmsgs(struct msghdr *m, struct udp_pkt *p)
 
 			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
 			p->rx_wall_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) {
+			p->tos = *CMSG_DATA(c); /* one byte */
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS) {
+			int v;
+
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			p->tos = (uint8_t)v;
 		}
 	}
 }
@@ -339,7 +360,8 @@ struct out_batch {
 	struct iovec iov[MAX_BATCH];
 	struct sockaddr_in6 names[MAX_BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+		         CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl[MAX_BATCH];
 	int first[MAX_BATCH], count[MAX_BATCH];
@@ -383,6 +405,21 @@ static size_t put_source(const struct udp_socket *s, const struct addr *local,
 	return CMSG_SPACE(sizeof(pi6));
 }
 
+/* Writes the control message that sends with TOS byte tos (0: the socket's) at c; its space. */
+static size_t put_tos(uint8_t tos, const struct addr *to, struct cmsghdr *c)
+{
+	int v = tos;
+
+	if (!tos)
+		return 0;
+	/* An IPv4 destination takes IP_TOS, also on a dual-stack socket. */
+	c->cmsg_level = to->sa.sa_family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+	c->cmsg_type = to->sa.sa_family == AF_INET ? IP_TOS : IPV6_TCLASS;
+	c->cmsg_len = CMSG_LEN(sizeof(v));
+	memcpy(CMSG_DATA(c), &v, sizeof(v));
+	return CMSG_SPACE(sizeof(v));
+}
+
 /*
  * What the kernel says of a source the host no longer has (EINVAL, or no
  * route from it), when the same datagram may well go from another.
@@ -400,7 +437,7 @@ static int gso_run(const struct udp_pkt *pkts, int i, int n)
 
 	while (j < n && j - i < UDP_GSO_MAX_SEGS && pkts[j].len && pkts[j].len <= seg &&
 	       total + pkts[j].len <= UDP_MAX_PAYLOAD && addr_equal(&pkts[j].addr, &pkts[i].addr) &&
-	       addr_equal_ip(&pkts[j].local, &pkts[i].local)) {
+	       addr_equal_ip(&pkts[j].local, &pkts[i].local) && pkts[j].tos == pkts[i].tos) {
 		total += pkts[j].len;
 		/* Only the last piece may be shorter. */
 		if (pkts[j++].len < seg)
@@ -451,6 +488,8 @@ static void fill_batch(struct udp_socket *s, const struct udp_pkt *pkts, int n, 
 		                     (struct cmsghdr *)(b->ctl[m].buf + h->msg_controllen));
 		h->msg_controllen += src_len;
 		b->sourced[m] = src_len != 0;
+		h->msg_controllen += put_tos(pkts[i].tos, &pkts[i].addr,
+		                             (struct cmsghdr *)(b->ctl[m].buf + h->msg_controllen));
 		if (!h->msg_controllen)
 			h->msg_control = NULL;
 		for (int j = 0; j < run; j++, k++) {
@@ -478,10 +517,24 @@ static int send_apart(struct udp_socket *s, struct out_batch *b, int idx, int er
 	struct msghdr one = b->msgs[idx].msg_hdr;
 	bool retry = (b->count[idx] > 1 && (err == EINVAL || err == EIO || err == EMSGSIZE)) ||
 	             (b->sourced[idx] && source_refused(err));
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} tos;
 	int sent = 0;
 
+	/* Each datagram alone, from the routing table's source, with its TOS byte still. */
 	one.msg_control = NULL;
 	one.msg_controllen = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&b->msgs[idx].msg_hdr); c;
+	     c = CMSG_NXTHDR(&b->msgs[idx].msg_hdr, c)) {
+		if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) ||
+		    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS)) {
+			memcpy(tos.buf, c, CMSG_SPACE(sizeof(int)));
+			one.msg_control = tos.buf;
+			one.msg_controllen = sizeof(tos.buf);
+		}
+	}
 	one.msg_iovlen = 1;
 	for (int j = 0; j < b->count[idx]; j++) {
 		bool ok;

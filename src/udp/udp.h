@@ -47,6 +47,12 @@ struct udp_pkt {
 	struct addr local;
 	/* when the kernel took it in (CLOCK_REALTIME; udp_enable_timestamps), or 0 */
 	uint64_t rx_wall_ns;
+	/*
+	 * The IP header's TOS (IPv4) or traffic class (IPv6) byte: received, what
+	 * the datagram carried (udp_enable_recvtos), else 0; sent, nonzero: the
+	 * byte it goes with instead of the socket's (udp_set_dscp).
+	 */
+	uint8_t tos;
 };
 
 enum { UDP_MAX_PAYLOAD = 65507, UDP_GSO_MAX_SEGS = 64 };
@@ -82,6 +88,8 @@ int udp_enable_timestamps(struct udp_socket *s) WARN_UNUSED;
  * front of the peer drops.  0 or -errno.
  */
 int udp_enable_pktinfo(struct udp_socket *s) WARN_UNUSED;
+/* Datagrams received from now on say the TOS or traffic class they carried (tos); 0 or -errno. */
+int udp_enable_recvtos(struct udp_socket *s) WARN_UNUSED;
 
 /* Receives up to n datagrams without blocking: count, 0 when none wait, or -errno. */
 int udp_recv_batch(struct udp_socket *s, struct udp_pkt *pkts, int n);
@@ -101,7 +109,7 @@ struct udp_rx {
 	struct sockaddr_in6 names[UDP_RECV_MAX];
 	union {
 		char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct timespec)) +
-		         CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		         CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl[UDP_RECV_MAX];
 };

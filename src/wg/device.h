@@ -187,7 +187,7 @@ struct wg_peer {
 	X(hs_initiation_sent) X(hs_initiation_received) X(hs_response_sent)     \
 	X(hs_response_received) X(hs_cookie_received) X(hs_completed)        \
 	X(worker_contended) X(cpu_local_on) X(cpu_local_off) X(timer_kicks) \
-	X(timed_wakes) X(prio_packets) X(prio_closed)
+	X(timed_wakes) X(prio_packets) X(prio_received) X(prio_closed)
 /* clang-format on */
 
 struct wg_stats {

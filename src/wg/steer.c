@@ -15,6 +15,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "nat/relay_wire.h"
+
 #ifndef SO_DETACH_REUSEPORT_BPF
 #define SO_DETACH_REUSEPORT_BPF 68 /* Linux 5.8 */
 #endif
@@ -231,9 +233,10 @@ int steer_tun(const struct steer *s, int tun_fd, int flags)
 
 /*
  * The group's program, classic BPF, which sees a datagram from its payload on.
- * Priority: a data message of STEER_PRIO_MAX_DGRAM bytes at most marked EF:
- * the priority socket of the receiving CPU.  The rest: the bulk socket of the receiving CPU
- * (local), or one by the sender's address.
+ * Priority: a data message of STEER_PRIO_MAX_DGRAM bytes at most, or a relay's
+ * data frame holding one, marked EF: the priority socket of the receiving
+ * CPU.  The rest: the bulk socket of the receiving CPU (local), or one by the
+ * sender's address.
  */
 static int udp_program(const struct steer *s, int flags, struct sock_filter *code)
 {
@@ -245,11 +248,18 @@ static int udp_program(const struct steer *s, int flags, struct sock_filter *cod
 		(c), (t), (f), (uint32_t)(k)                                                       \
 	}
 	if (flags & STEER_PRIO) {
-		/* (Jumps count the instructions they skip; bulk starts at 17.) */
-		OP(BPF_LD | BPF_W | BPF_LEN, 0, 0, 0);
-		OP(BPF_JMP | BPF_JGT | BPF_K, 15, 0, STEER_PRIO_MAX_DGRAM);
+		/* (Jumps count the instructions they skip; bulk starts at 24.) */
 		OP(BPF_LD | BPF_B | BPF_ABS, 0, 0, 0);
-		OP(BPF_JMP | BPF_JEQ | BPF_K, 0, 13, 4); /* a data message */
+		OP(BPF_JMP | BPF_JEQ | BPF_K, 0, 2, 4); /* a data message */
+		OP(BPF_LD | BPF_IMM, 0, 0, STEER_PRIO_MAX_DGRAM);
+		OP(BPF_JMP | BPF_JA, 0, 0, 4);
+		OP(BPF_JMP | BPF_JEQ | BPF_K, 0, 19, RELAY_DATA); /* a relay's frame */
+		OP(BPF_LD | BPF_B | BPF_ABS, 0, 0, RELAY_DATA_HDR_LEN);
+		OP(BPF_JMP | BPF_JEQ | BPF_K, 0, 17, 4); /* holding a data message */
+		OP(BPF_LD | BPF_IMM, 0, 0, RELAY_DATA_HDR_LEN + STEER_PRIO_MAX_DGRAM);
+		OP(BPF_MISC | BPF_TAX, 0, 0, 0);
+		OP(BPF_LD | BPF_W | BPF_LEN, 0, 0, 0);
+		OP(BPF_JMP | BPF_JGT | BPF_X, 13, 0, 0); /* longer than the limit */
 		OP(BPF_LD | BPF_W | BPF_ABS, 0, 0, SKF_AD_OFF + SKF_AD_PROTOCOL);
 		OP(BPF_JMP | BPF_JEQ | BPF_K, 3, 0, ETH_P_IPV6);
 		OP(BPF_LD | BPF_B | BPF_ABS, 0, 0, SKF_NET_OFF + 1); /* IPv4: the TOS */
@@ -285,7 +295,7 @@ static int udp_program(const struct steer *s, int flags, struct sock_filter *cod
 
 int steer_udp(const struct steer *s, int sock_fd, int flags)
 {
-	struct sock_filter code[32];
+	struct sock_filter code[40];
 	struct sock_fprog prog = { .len = 0, .filter = code };
 	int ret, ignored = 0; /* detaching takes an int that the kernel does not read */
 

@@ -35,7 +35,8 @@
  * network processing would.  Their sockets mark what they send with DSCP
  * EF (expedited forwarding, which home routers and Wi-Fi also serve first),
  * and the receiving end's lane takes small data messages so marked
- * (STEER_PRIO_MAX_DGRAM): the receiver cannot see inside a message, and a
+ * (STEER_PRIO_MAX_DGRAM), also inside a relay's data frame (the relay keeps
+ * the mark): the receiver cannot see inside a message, and a
  * TCP download's ACKs, as small, would bring the sender's TCP work into the
  * lane with them (the ACK's arrival makes TCP send, in the context of the
  * thread that wrote it).  Bulk cannot use the lane to starve the machine: TCP

@@ -7,7 +7,8 @@
 # lanrage-control and two relays (lab-1 on 198.51.100.1, lab-2 on
 # 198.51.100.2) in the internet namespace.  Every pair of members pings; the
 # pairs that no hole punching can open (symmetric with symmetric or with
-# port-restricted) meet on a relay and carry a TCP transfer; the relay they use
+# port-restricted) meet on a relay and carry a TCP transfer, and their pings
+# keep the priority lane at both ends (the relay keeps the mark); the relay they use
 # is killed and they move to the other within seconds; hosts 2 and 3 get IPv6
 # and their pair moves from the relay to a direct IPv6 path, and back to the
 # relay when host 3 loses its IPv6 address; host 4's NAT is
@@ -17,6 +18,7 @@ LANRAGED=$(realpath "$1")
 LANRAGE=$(realpath "$2")
 CONTROL=$(realpath "$3")
 RELAY=$(realpath "$4")
+LANRAGE_WG=$(realpath "$5")
 . "$(dirname "$0")/lib.sh"
 # Relays after 2 s without a direct path (3 s by default).
 DAEMON_ENV+=(LANRAGE_CONN_RELAY_AFTER_MS=2000)
@@ -93,6 +95,20 @@ ip netns exec "$(lab_host_ns 3)" timeout 60 nc -N "${VIP[4]}" 5001 <"$LAB_DIR/bl
 	fail "the transfer through the relay failed"
 wait "$NC_PID" || true
 cmp -s "$LAB_DIR/blob" "$LAB_DIR/blob.got" || fail "the data arrived damaged or incomplete"
+
+step "pings through the relay keep their priority mark: both ends' priority workers take them in"
+# prio_received K: packets host K's priority workers took from the network.
+prio_received() {
+	ip netns exec "$(lab_host_ns "$1")" env LANRAGE_WG_SOCKET_DIR="$LAB_DIR/wg$1" \
+		"$LANRAGE_WG" --stats lanrage0 | sed -n 's/^prio_received=//p'
+}
+r3=$(prio_received 3) r4=$(prio_received 4)
+ip netns exec "$(lab_host_ns 3)" ping -c 50 -i 0.02 -W 1 -q "${VIP[4]}" >/dev/null ||
+	fail "pings through the relay were lost"
+r3=$(($(prio_received 3) - r3)) r4=$(($(prio_received 4) - r4))
+echo "   of 50 pings and replies, $r4 requests and $r3 replies came in by the priority lane"
+[ "$r4" -ge 50 ] && [ "$r3" -ge 50 ] ||
+	fail "relayed pings missed the receiving end's priority lane ($r4 and $r3 of 50)"
 
 step "the pair's relay is killed: it moves to the other relay within seconds"
 USED=$(cli 3 --json peers | jq -r '.peers[] | select(.name == "player4") | .relay')

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nat/relay_wire.h"
 #include "tun/tun.h"
 #include "udp/udp.h"
 #include "wg/steer.h"
@@ -208,8 +209,8 @@ static void test_tun_program(void **state)
 	steer_clear(&s);
 }
 
-/* Which of the group's sockets a datagram (type byte first, len bytes, DSCP) reaches. */
-static int socket_of(struct udp_socket *group, int family, uint8_t type, size_t len, int dscp)
+/* Which of the group's sockets a datagram (buf, len bytes, DSCP) reaches. */
+static int deliver(struct udp_socket *group, int family, uint8_t *buf, size_t len, int dscp)
 {
 	struct sockaddr_in6 to6 = { .sin6_family = AF_INET6,
 		                    .sin6_addr = IN6ADDR_LOOPBACK_INIT,
@@ -217,7 +218,6 @@ static int socket_of(struct udp_socket *group, int family, uint8_t type, size_t 
 	struct sockaddr_in to4 = { .sin_family = AF_INET,
 		                   .sin_port = htons(group[0].port),
 		                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	uint8_t buf[1024] = { type };
 	int fd = socket(family, SOCK_DGRAM, 0), tos = dscp << 2, got = -1;
 	struct pollfd pfd[4];
 
@@ -239,10 +239,27 @@ static int socket_of(struct udp_socket *group, int family, uint8_t type, size_t 
 	for (int i = 0; i < 4; i++) {
 		if (pfd[i].revents & POLLIN) {
 			got = i;
-			assert_true(recv(group[i].fd, buf, sizeof(buf), 0) == (ssize_t)len);
+			assert_true(recv(group[i].fd, buf, len, 0) == (ssize_t)len);
 		}
 	}
 	return got;
+}
+
+/* The same for a message whose first byte is type. */
+static int socket_of(struct udp_socket *group, int family, uint8_t type, size_t len, int dscp)
+{
+	uint8_t buf[1024] = { type };
+
+	return deliver(group, family, buf, len, dscp);
+}
+
+/* The same for a message of len bytes of that type inside a relay's data frame. */
+static int relayed_socket_of(struct udp_socket *group, int family, uint8_t type, size_t len,
+                             int dscp)
+{
+	uint8_t buf[1024] = { RELAY_DATA, 0x30, 0x47, 0x0d, 0xcd, type };
+
+	return deliver(group, family, buf, RELAY_DATA_HDR_LEN + len, dscp);
 }
 
 static void test_socket_program(void **state)
@@ -264,6 +281,14 @@ static void test_socket_program(void **state)
 	assert_in_range(socket_of(group, AF_INET6, 4, 128, 10), 0, 1);
 	assert_in_range(socket_of(group, AF_INET, 4, STEER_PRIO_MAX_DGRAM + 16, ef), 0, 1);
 	assert_in_range(socket_of(group, AF_INET, 1, 148, ef), 0, 1);
+	/* The same inside a relay's data frame (the relay keeps the mark). */
+	assert_int_equal(relayed_socket_of(group, AF_INET, 4, 128, ef), 2 + cpu % 2);
+	assert_int_equal(relayed_socket_of(group, AF_INET6, 4, STEER_PRIO_MAX_DGRAM, ef),
+	                 2 + cpu % 2);
+	assert_in_range(relayed_socket_of(group, AF_INET, 4, 128, 0), 0, 1);
+	assert_in_range(relayed_socket_of(group, AF_INET, 4, STEER_PRIO_MAX_DGRAM + 16, ef), 0, 1);
+	assert_in_range(relayed_socket_of(group, AF_INET, 1, 148, ef), 0, 1);
+	assert_in_range(socket_of(group, AF_INET, RELAY_BIND, RELAY_BIND_LEN, ef), 0, 1);
 	/* Sparse: bulk to this CPU's bulk socket. */
 	assert_int_equal(steer_udp(&s, group[0].fd, STEER_PRIO | STEER_LOCAL), 0);
 	assert_int_equal(socket_of(group, AF_INET, 4, 128, 0), cpu % 2);
@@ -271,6 +296,7 @@ static void test_socket_program(void **state)
 	/* The lane closed. */
 	assert_int_equal(steer_udp(&s, group[0].fd, STEER_LOCAL), 0);
 	assert_int_equal(socket_of(group, AF_INET, 4, 128, ef), cpu % 2);
+	assert_int_equal(relayed_socket_of(group, AF_INET, 4, 128, ef), cpu % 2);
 	assert_int_equal(steer_udp(&s, group[0].fd, 0), 0);
 	assert_in_range(socket_of(group, AF_INET6, 4, 128, ef), 0, 1);
 	for (int i = 0; i < 4; i++)

@@ -252,12 +252,83 @@ static void test_sticky_source(void **state)
 	udp_close(&client);
 }
 
+/*
+ * The TOS byte, as a relay keeps it: received, each datagram says its own
+ * (IPv4 on a dual-stack socket and IPv6 alike); sent, each goes with its own,
+ * or the socket's when it names none, even where two of one size to one
+ * address would otherwise leave as one GSO run.
+ */
+static void test_tos(void **state)
+{
+	struct udp_socket server, client, client6;
+	struct addr any, lo, lo6, to;
+	struct udp_pkt p, pkts[3];
+	bool v6;
+
+	(void)state;
+	assert_true(addr_parse(&any, "[::]:0", NULL));
+	assert_true(addr_parse(&lo, "127.0.0.1:0", NULL));
+	assert_true(addr_parse(&lo6, "[::1]:0", NULL));
+	assert_int_equal(udp_open_addr(&server, &any, 0, false), 0);
+	assert_int_equal(udp_open_addr(&client, &lo, 0, false), 0);
+	assert_int_equal(udp_enable_recvtos(&server), 0);
+	assert_int_equal(udp_enable_recvtos(&client), 0);
+	to = lo;
+	addr_set_port(&to, server.port);
+
+	/* Unmarked, then marked EF by the socket. */
+	assert_int_equal(udp_send(&client, "a", 1, &to), 0);
+	assert_int_equal(receive_one(&server, &p), 1);
+	assert_int_equal(p.tos, 0);
+	assert_int_equal(udp_set_dscp(&client, 46), 0);
+	assert_int_equal(udp_send(&client, "b", 1, &to), 0);
+	assert_int_equal(receive_one(&server, &p), 1);
+	assert_int_equal(p.tos, 46 << 2);
+
+	/* Back in one batch: EF, AF41, then the socket's (none), all 100 bytes. */
+	pkts[0] =
+	    (struct udp_pkt){ .data = out[0], .len = fill(0, 100), .addr = p.addr, .tos = 0xb8 };
+	pkts[1] =
+	    (struct udp_pkt){ .data = out[1], .len = fill(1, 100), .addr = p.addr, .tos = 0x88 };
+	pkts[2] = (struct udp_pkt){ .data = out[2], .len = fill(2, 100), .addr = p.addr };
+	assert_int_equal(udp_send_batch(&server, pkts, 3), 3);
+	assert_int_equal(receive_one(&client, &p), 100);
+	assert_int_equal(p.data[0], 0);
+	assert_int_equal(p.tos, 0xb8);
+	assert_int_equal(receive_one(&client, &p), 100);
+	assert_int_equal(p.data[0], 1);
+	assert_int_equal(p.tos, 0x88);
+	assert_int_equal(receive_one(&client, &p), 100);
+	assert_int_equal(p.data[0], 2);
+	assert_int_equal(p.tos, 0);
+
+	/* IPv6, where the host has it: the traffic class, both ways. */
+	v6 = udp_open_addr(&client6, &lo6, 0, false) == 0;
+	if (v6) {
+		assert_int_equal(udp_enable_recvtos(&client6), 0);
+		to = lo6;
+		addr_set_port(&to, server.port);
+		pkts[0] = (struct udp_pkt){ .data = out[0], .len = 10, .addr = to, .tos = 0x28 };
+		assert_int_equal(udp_send_batch(&client6, pkts, 1), 1);
+		assert_int_equal(receive_one(&server, &p), 10);
+		assert_int_equal(p.tos, 0x28);
+		pkts[0] =
+		    (struct udp_pkt){ .data = out[0], .len = 10, .addr = p.addr, .tos = 0xb8 };
+		assert_int_equal(udp_send_batch(&server, pkts, 1), 1);
+		assert_int_equal(receive_one(&client6, &p), 10);
+		assert_int_equal(p.tos, 0xb8);
+		udp_close(&client6);
+	}
+	udp_close(&server);
+	udp_close(&client);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_receiver), cmocka_unit_test(test_gro_receiver),
 		cmocka_unit_test(test_interleaved),    cmocka_unit_test(test_recv_into_free_slots),
-		cmocka_unit_test(test_sticky_source),
+		cmocka_unit_test(test_sticky_source),  cmocka_unit_test(test_tos),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
