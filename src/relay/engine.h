@@ -62,6 +62,7 @@ struct engine_config {
 	X(bytes_out, "bytes sent")                                                                 \
 	X(forwarded_packets, "data frames forwarded")                                              \
 	X(forwarded_bytes, "bytes of data frames forwarded")                                       \
+	X(priority_packets, "datagrams taken in first (small, marked EF)")                         \
 	X(binds, "binds accepted")                                                                 \
 	X(sessions_created, "sessions created")                                                    \
 	X(sessions_moved, "sessions moved to a new address (NAT rebinding)")                       \

@@ -149,17 +149,19 @@ static void handle_stun(struct relay *r, const struct udp_pkt *p, uint64_t now_n
 	}
 }
 
-/* One batch in, through the engine, one batch out. */
-static int relay_batch(struct relay *r)
+/* One batch in from sock (either of the two), through the engine, one batch out. */
+static int relay_batch(struct relay *r, struct udp_socket *sock)
 {
 	struct relay_stats *st = &r->engine.stats;
 	uint64_t now_ns;
 	int64_t wall_ms;
 	int n, m = 0;
 
-	n = udp_recv_prepared(&r->sock, &r->rx_batch);
+	n = udp_recv_prepared(sock, &r->rx_batch);
 	if (n <= 0)
 		return n;
+	if (sock == &r->prio)
+		st->priority_packets += (uint64_t)n;
 	now_ns = now_mono_ns();
 	wall_ms = now_wall_ms();
 	for (int i = 0; i < n; i++) {
@@ -212,19 +214,39 @@ static int relay_batch(struct relay *r)
 	return n;
 }
 
+/* A batch from sock; true when there may be more. */
+static bool serve(struct relay *r, struct udp_socket *sock)
+{
+	int n = relay_batch(r, sock);
+
+	if (n < 0)
+		log_ratelimited(LL_ERROR, "relay: receive: %s", strerror(-n));
+	return n == RELAY_BATCH;
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay *r = arg;
 
-	/* Bounded turns: timers and the metrics port are served between them. */
+	/*
+	 * Bounded turns: timers and the metrics port are served between them.
+	 * Before each batch of the backlog, what came in marked (at most a
+	 * batch: a flood of marked frames takes half the turns, no more).
+	 */
 	for (int round = 0; round < RELAY_ROUNDS; round++) {
-		int n = relay_batch(r);
-
-		if (n < 0)
-			log_ratelimited(LL_ERROR, "relay: receive: %s", strerror(-n));
-		if (n < RELAY_BATCH)
+		if (r->prio.fd >= 0)
+			serve(r, &r->prio);
+		if (!serve(r, &r->sock))
 			break;
 	}
+}
+
+static void on_prio_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	for (int round = 0; round < RELAY_ROUNDS && serve(r, &r->prio); round++)
+		;
 }
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
@@ -326,6 +348,59 @@ static int start_announce(struct relay *r, const char *secret, size_t secret_len
 	return announce_start(&r->announce, r->base, &ac, secret, secret_len, err);
 }
 
+/*
+ * The port's two sockets, a SO_REUSEPORT group: small frames marked EF
+ * (members mark their pings, game updates and voice so) come in on the
+ * second and are served before the first's backlog (on_readable), the rest
+ * on the first.  A TCP transfer through the relay keeps the first's queue
+ * full, and a ping behind it waited milliseconds.  Without the group's
+ * program, one socket.  0 or -errno with err.
+ */
+static int open_sockets(struct relay *r, char *err)
+{
+	struct udp_socket socks[2];
+	char buf[ADDR_STRLEN];
+	int rc;
+
+	/* GRO off: every datagram is a frame of its own, looked up on its own. */
+	rc = udp_open_addr_group(socks, 2, &r->cfg.listen, RELAY_CONFIG_SOCKET_BUFFER, false);
+	if (rc) {
+		err_set(err, "cannot listen on UDP %s: %s", addr_format(&r->cfg.listen, buf),
+		        strerror(-rc));
+		return rc;
+	}
+	r->sock = socks[0];
+	r->prio = socks[1];
+	rc = udp_group_lane(&r->sock, RELAY_PRIO_DSCP, RELAY_PRIO_MAX);
+	if (rc) {
+		log_info("no priority socket (%s): marked frames wait with the rest",
+		         strerror(-rc));
+		udp_close(&r->prio);
+	}
+	for (int i = 0; i < 2; i++) {
+		struct udp_socket *s = i ? &r->prio : &r->sock;
+
+		if (s->fd < 0)
+			continue;
+		/* Answers and forwards leave from the address each member reaches (multi-homed). */
+		rc = udp_enable_pktinfo(s);
+		if (rc)
+			log_info("no destination addresses on receive (%s): the routing table "
+			         "picks sources",
+			         strerror(-rc));
+		/*
+		 * Forwards keep the DSCP mark a member gave them: the receiving
+		 * member's priority lane takes only marked messages
+		 * (src/wg/steer.h), and routers on the way may serve them first.
+		 */
+		rc = udp_enable_recvtos(s);
+		if (rc)
+			log_info("no TOS bytes on receive (%s): forwards go unmarked",
+			         strerror(-rc));
+	}
+	return 0;
+}
+
 int relay_start(struct relay *r, const struct relay_config *cfg, struct event_base *base, char *err)
 {
 	struct engine_config ec = { 0 };
@@ -338,6 +413,7 @@ int relay_start(struct relay *r, const struct relay_config *cfg, struct event_ba
 	r->cfg = *cfg;
 	r->base = base;
 	r->sock.fd = -1;
+	r->prio.fd = -1;
 	r->started_ns = now_mono_ns();
 	if (!cfg->secret_file[0]) {
 		err_set(err,
@@ -373,27 +449,9 @@ int relay_start(struct relay *r, const struct relay_config *cfg, struct event_ba
 		err_set(err, "cannot allocate %zu sessions: %s", cfg->max_clients, strerror(-rc));
 		goto err_mem;
 	}
-	/* GRO off: every datagram is a frame of its own, looked up on its own. */
-	rc = udp_open_addr(&r->sock, &cfg->listen, RELAY_CONFIG_SOCKET_BUFFER, false);
-	if (rc) {
-		err_set(err, "cannot listen on UDP %s: %s", addr_format(&cfg->listen, buf),
-		        strerror(-rc));
+	rc = open_sockets(r, err);
+	if (rc)
 		goto err_engine;
-	}
-	/* Answers and forwards leave from the address each member reaches (a multi-homed host). */
-	rc = udp_enable_pktinfo(&r->sock);
-	if (rc)
-		log_info(
-		    "no destination addresses on receive (%s): the routing table picks sources",
-		    strerror(-rc));
-	/*
-	 * Forwards keep the DSCP mark a member gave them: the receiving member's
-	 * priority lane takes only marked messages (src/wg/steer.h), and routers
-	 * on the way may serve them first.
-	 */
-	rc = udp_enable_recvtos(&r->sock);
-	if (rc)
-		log_info("no TOS bytes on receive (%s): forwards go unmarked", strerror(-rc));
 	if (cfg->stun_on) {
 		sc.primary = cfg->listen;
 		addr_set_port(&sc.primary, r->sock.port);
@@ -403,6 +461,14 @@ int relay_start(struct relay *r, const struct relay_config *cfg, struct event_ba
 		}
 	}
 	r->rx = event_new(base, r->sock.fd, EV_READ | EV_PERSIST, on_readable, r);
+	if (r->prio.fd >= 0) {
+		r->rx_prio = event_new(base, r->prio.fd, EV_READ | EV_PERSIST, on_prio_readable, r);
+		if (!r->rx_prio || event_add(r->rx_prio, NULL) != 0) {
+			err_set(err, "libevent: cannot add events");
+			rc = -ENOMEM;
+			goto err_events;
+		}
+	}
 	r->sweep = timer(r, on_sweep, RELAY_SWEEP_MS);
 	r->stats_timer = cfg->stats_ms ? timer(r, on_stats, cfg->stats_ms) : NULL;
 	r->sighup = evsignal_new(base, SIGHUP, on_sighup, r);
@@ -425,9 +491,10 @@ int relay_start(struct relay *r, const struct relay_config *cfg, struct event_ba
 		goto err_metrics;
 	secret_zero(secret, secret_len);
 	free(secret);
-	log_info("lanrage-relay %s on UDP %s port %u: up to %zu clients, %zu prefixes blocked%s",
+	log_info("lanrage-relay %s on UDP %s port %u: up to %zu clients, %zu prefixes blocked%s%s",
 	         LANRAGE_VERSION, addr_format_ip(&cfg->listen, buf), r->sock.port, cfg->max_clients,
-	         r->block->n, cfg->stun_on ? ", STUN on the same port" : "");
+	         r->block->n, cfg->stun_on ? ", STUN on the same port" : "",
+	         r->prio.fd >= 0 ? ", small marked frames first" : "");
 	if (cfg->metrics_on)
 		log_info("metrics on http://%s:%u/metrics", addr_format_ip(&cfg->metrics, buf),
 		         r->metrics.port);
@@ -439,6 +506,8 @@ err_metrics:
 err_events:
 	if (r->rx)
 		event_free(r->rx);
+	if (r->rx_prio)
+		event_free(r->rx_prio);
 	if (r->sweep)
 		event_free(r->sweep);
 	if (r->stats_timer)
@@ -447,6 +516,7 @@ err_events:
 		event_free(r->sighup);
 err_sock:
 	udp_close(&r->sock);
+	udp_close(&r->prio);
 err_engine:
 	engine_clear(&r->engine);
 err_mem:
@@ -467,11 +537,14 @@ void relay_stop(struct relay *r)
 		announce_stop(&r->announce);
 	metrics_stop(&r->metrics);
 	event_free(r->rx);
+	if (r->rx_prio)
+		event_free(r->rx_prio);
 	event_free(r->sweep);
 	if (r->stats_timer)
 		event_free(r->stats_timer);
 	event_free(r->sighup);
 	udp_close(&r->sock);
+	udp_close(&r->prio);
 	engine_clear(&r->engine);
 	free(r->block);
 	free(r->bufs);

@@ -23,18 +23,25 @@ enum {
 	RELAY_ROUNDS = 16,        /* batches per wake-up before timers and HTTP get a turn */
 	RELAY_SLOT = 65536 + 128, /* a datagram slot; the odd stride spreads cache sets */
 	RELAY_SWEEP_MS = 1000,    /* stale and expired sessions are looked for this often */
+	/*
+	 * The priority socket's frames: marked EF, and small (a member's lane
+	 * takes up to 544 bytes of WireGuard message, src/wg/steer.h).
+	 */
+	RELAY_PRIO_DSCP = 46,
+	RELAY_PRIO_MAX = 600,
 };
 
 /*
- * One libevent loop thread owns everything: the UDP socket (relay frames
- * and STUN on one port), the engine, the metrics server, registration and
+ * One libevent loop thread owns everything: the UDP sockets (relay frames
+ * and STUN on one port; small marked frames come in on a second socket of
+ * its group, served first), the engine, the metrics server, registration and
  * the timers.  Buffers are allocated once at start.
  */
 struct relay {
 	struct relay_config cfg;
 	struct event_base *base;
-	struct udp_socket sock;
-	struct event *rx, *sweep, *stats_timer, *sighup;
+	struct udp_socket sock, prio; /* prio.fd -1: no priority socket */
+	struct event *rx, *rx_prio, *sweep, *stats_timer, *sighup;
 	struct engine engine;
 	struct blocklist *block; /* flags + file; reloaded on SIGHUP */
 	struct stun_server stun;

@@ -2,6 +2,8 @@
 #include "udp/udp.h"
 
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
@@ -171,21 +173,74 @@ int udp_open(struct udp_socket *s, uint16_t port, uint32_t fwmark)
 	return open_one(s, port, fwmark, false, 0);
 }
 
-int udp_open_addr(struct udp_socket *s, const struct addr *local, int buffer, bool gro)
+static int open_addr_one(struct udp_socket *s, const struct addr *local, bool group, int buffer,
+                         bool gro)
 {
 	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
 	int ret;
 
 	if (local->sa.sa_family != AF_INET && local->sa.sa_family != AF_INET6)
 		return -EAFNOSUPPORT;
-	ret = bind_family(s, local->sa.sa_family, addr_port(local), false, buffer, local, gro);
+	ret = bind_family(s, local->sa.sa_family, addr_port(local), group, buffer, local, gro);
 	/* The IPv6 wildcard on a host without IPv6: the IPv4 one. */
 	if ((ret == -EAFNOSUPPORT || ret == -EADDRNOTAVAIL) && local->sa.sa_family == AF_INET6 &&
 	    memcmp(&local->in6.sin6_addr, &any6, sizeof(any6)) == 0)
-		ret = bind_family(s, AF_INET, addr_port(local), false, buffer, NULL, gro);
+		ret = bind_family(s, AF_INET, addr_port(local), group, buffer, NULL, gro);
 	if (ret < 0)
 		s->fd = -1;
 	return ret;
+}
+
+int udp_open_addr(struct udp_socket *s, const struct addr *local, int buffer, bool gro)
+{
+	return open_addr_one(s, local, false, buffer, gro);
+}
+
+int udp_open_addr_group(struct udp_socket *socks, int n, const struct addr *local, int buffer,
+                        bool gro)
+{
+	for (int i = 0; i < n; i++)
+		socks[i].fd = -1;
+	for (int i = 0; i < n; i++) {
+		struct addr at = *local;
+		int ret;
+
+		/* The first socket picks the port when asked for any; the rest join it. */
+		if (i)
+			addr_set_port(&at, socks[0].port);
+		ret = open_addr_one(&socks[i], &at, n > 1, buffer, gro);
+		if (ret < 0) {
+			while (i-- > 0)
+				udp_close(&socks[i]);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int udp_group_lane(struct udp_socket *first, int dscp, size_t max_len)
+{
+	/* Jumps count the instructions they skip. */
+	struct sock_filter code[] = {
+		{ BPF_LD | BPF_W | BPF_LEN, 0, 0, 0 },
+		{ BPF_JMP | BPF_JGT | BPF_K, 10, 0, (uint32_t)max_len }, /* too long: 0 */
+		{ BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_PROTOCOL) },
+		{ BPF_JMP | BPF_JEQ | BPF_K, 3, 0, ETH_P_IPV6 },
+		{ BPF_LD | BPF_B | BPF_ABS, 0, 0, (uint32_t)(SKF_NET_OFF + 1) }, /* IPv4: the TOS */
+		{ BPF_ALU | BPF_AND | BPF_K, 0, 0, 0xfc },
+		{ BPF_JMP | BPF_JA, 0, 0, 3 },
+		{ BPF_LD | BPF_H | BPF_ABS, 0, 0, (uint32_t)SKF_NET_OFF }, /* IPv6: the class */
+		{ BPF_ALU | BPF_RSH | BPF_K, 0, 0, 4 },
+		{ BPF_ALU | BPF_AND | BPF_K, 0, 0, 0xfc },
+		{ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (uint32_t)dscp << 2 },
+		{ BPF_RET | BPF_K, 0, 0, 1 }, /* marked: the second */
+		{ BPF_RET | BPF_K, 0, 0, 0 },
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+
+	if (setsockopt(first->fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0)
+		return -errno;
+	return 0;
 }
 
 void udp_close(struct udp_socket *s)

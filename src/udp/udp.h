@@ -74,6 +74,15 @@ int udp_open(struct udp_socket *s, uint16_t port, uint32_t fwmark) WARN_UNUSED;
  * UDP_GRO (see udp_pkt.seg).  0 or -errno.
  */
 int udp_open_addr(struct udp_socket *s, const struct addr *local, int buffer, bool gro) WARN_UNUSED;
+/* n such sockets as a SO_REUSEPORT group on local's address and port (0: any free one). */
+int udp_open_addr_group(struct udp_socket *socks, int n, const struct addr *local, int buffer,
+                        bool gro) WARN_UNUSED;
+/*
+ * Of a group of two, the second socket takes the datagrams marked with DSCP
+ * dscp that are max_len bytes at most, the first the rest (a classic BPF
+ * program on the group, given through its first socket).  0 or -errno.
+ */
+int udp_group_lane(struct udp_socket *first, int dscp, size_t max_len) WARN_UNUSED;
 void udp_close(struct udp_socket *s);
 /* Marks every datagram the socket sends with this DSCP (0-63); 0 or -errno. */
 int udp_set_dscp(struct udp_socket *s, int dscp) WARN_UNUSED;

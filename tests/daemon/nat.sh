@@ -102,13 +102,25 @@ prio_received() {
 	ip netns exec "$(lab_host_ns "$1")" env LANRAGE_WG_SOCKET_DIR="$LAB_DIR/wg$1" \
 		"$LANRAGE_WG" --stats lanrage0 | sed -n 's/^prio_received=//p'
 }
-r3=$(prio_received 3) r4=$(prio_received 4)
+# relay_first: datagrams both relays took in on their priority socket.
+relay_first() {
+	local n=0 k
+	for k in 9180 9181; do
+		k=$(ip netns exec "${LAB}i" curl -sf "http://127.0.0.1:$k/metrics" |
+			awk '/^lanrage_relay_priority_packets_total / { print $2 }')
+		n=$((n + ${k:-0}))
+	done
+	echo "$n"
+}
+r3=$(prio_received 3) r4=$(prio_received 4) rr=$(relay_first)
 ip netns exec "$(lab_host_ns 3)" ping -c 50 -i 0.02 -W 1 -q "${VIP[4]}" >/dev/null ||
 	fail "pings through the relay were lost"
-r3=$(($(prio_received 3) - r3)) r4=$(($(prio_received 4) - r4))
-echo "   of 50 pings and replies, $r4 requests and $r3 replies came in by the priority lane"
+r3=$(($(prio_received 3) - r3)) r4=$(($(prio_received 4) - r4)) rr=$(($(relay_first) - rr))
+echo "   of 50 pings and replies, $r4 requests and $r3 replies came in by the priority lane;" \
+	"the relay took $rr of the 100 first"
 [ "$r4" -ge 50 ] && [ "$r3" -ge 50 ] ||
 	fail "relayed pings missed the receiving end's priority lane ($r4 and $r3 of 50)"
+[ "$rr" -ge 100 ] || fail "the relay did not take the marked pings first ($rr of 100)"
 
 step "the pair's relay is killed: it moves to the other relay within seconds"
 USED=$(cli 3 --json peers | jq -r '.peers[] | select(.name == "player4") | .relay')

@@ -323,12 +323,68 @@ static void test_tos(void **state)
 	udp_close(&client);
 }
 
+/* Which of a group's two sockets a datagram of len bytes with TOS byte tos reaches. */
+static int lane_of(struct udp_socket *group, const struct addr *to, size_t len, uint8_t tos)
+{
+	struct udp_socket tx;
+	struct addr from;
+	struct pollfd pfd[2] = { { .fd = group[0].fd, .events = POLLIN },
+		                 { .fd = group[1].fd, .events = POLLIN } };
+	struct udp_pkt p = { .data = out[0], .len = len, .addr = *to, .tos = tos };
+	int got = -1;
+
+	assert_true(
+	    addr_parse(&from, to->sa.sa_family == AF_INET ? "127.0.0.1:0" : "[::1]:0", NULL));
+	assert_int_equal(udp_open_addr(&tx, &from, 0, false), 0);
+	assert_int_equal(udp_send_batch(&tx, &p, 1), 1);
+	udp_close(&tx);
+	assert_int_equal(poll(pfd, 2, 5000), 1);
+	for (int i = 0; i < 2; i++) {
+		if (pfd[i].revents & POLLIN) {
+			got = i;
+			assert_true(recv(group[i].fd, in[0], BIG, 0) == (ssize_t)len);
+		}
+	}
+	return got;
+}
+
+/* A relay's priority socket: of a group of two, the second takes small datagrams marked EF. */
+static void test_group_lane(void **state)
+{
+	struct udp_socket group[2], probe;
+	struct addr any, to;
+
+	(void)state;
+	assert_true(addr_parse(&any, "[::]:0", NULL));
+	assert_int_equal(udp_open_addr_group(group, 2, &any, 0, false), 0);
+	assert_int_equal(group[0].port, group[1].port);
+	assert_int_equal(udp_group_lane(&group[0], 46, 600), 0);
+	assert_true(addr_parse(&to, "127.0.0.1:0", NULL));
+	addr_set_port(&to, group[0].port);
+	assert_int_equal(lane_of(group, &to, 100, 46 << 2), 1);
+	assert_int_equal(lane_of(group, &to, 600, 46 << 2), 1);
+	assert_int_equal(lane_of(group, &to, 601, 46 << 2), 0);
+	assert_int_equal(lane_of(group, &to, 100, 0), 0);
+	assert_int_equal(lane_of(group, &to, 100, 34 << 2), 0); /* AF41 */
+	/* IPv6, where the host has it. */
+	assert_true(addr_parse(&to, "[::1]:0", NULL));
+	if (group[0].family == AF_INET6 && udp_open_addr(&probe, &to, 0, false) == 0) {
+		udp_close(&probe);
+		addr_set_port(&to, group[0].port);
+		assert_int_equal(lane_of(group, &to, 100, 46 << 2), 1);
+		assert_int_equal(lane_of(group, &to, 100, 0), 0);
+	}
+	udp_close(&group[0]);
+	udp_close(&group[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_receiver), cmocka_unit_test(test_gro_receiver),
 		cmocka_unit_test(test_interleaved),    cmocka_unit_test(test_recv_into_free_slots),
 		cmocka_unit_test(test_sticky_source),  cmocka_unit_test(test_tos),
+		cmocka_unit_test(test_group_lane),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
