@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/pair.sh - two namespaces joined by a veth pair, and a tunnel between
 # them: ours or wireguard-go, both configured with `wg`.  Sourced by
 # bench/tunnel and bench/udp-cost after tests/lab/lib.sh, with OURS set.

@@ -4,7 +4,7 @@ set -euo pipefail
 lanrage=$1
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-for i in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
 	ours=$("$lanrage" genkey)
 	[ "$("$lanrage" pubkey <<<"$ours")" = "$(wg pubkey <<<"$ours")" ] || fail "pubkey of our key differs from wg's"
 	theirs=$(wg genkey)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - lanraged in the NAT lab (tests/nat/lab.sh): the control server in the
 # "internet" namespace, daemons on hosts behind emulated NATs, the CLI to drive them.
 #
@@ -37,6 +38,7 @@ wait_for() {
 control_start() {
 	lab_spawn "${LAB}i" "$LAB_DIR/control.log" "$CONTROL" --listen "$CONTROL_IP" --port 8667 \
 		--db "sqlite://$LAB_DIR/control.db" --stun-alternate "$STUN_IP2:3479" "$@"
+	# shellcheck disable=SC2034 # for the tests that stop it
 	CONTROL_PID=$LAB_LAST_PID
 	wait_for 20 "lanrage-control" ip netns exec "${LAB}i" curl -sf "$CONTROL_URL/"
 }

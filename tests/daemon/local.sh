@@ -8,6 +8,7 @@
 set -euo pipefail
 LANRAGED=$(realpath "$1")
 LANRAGE=$(realpath "$2")
+# shellcheck source=tests/daemon/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 lab_init

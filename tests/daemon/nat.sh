@@ -19,6 +19,7 @@ LANRAGE=$(realpath "$2")
 CONTROL=$(realpath "$3")
 RELAY=$(realpath "$4")
 LANRAGE_WG=$(realpath "$5")
+# shellcheck source=tests/daemon/lib.sh
 . "$(dirname "$0")/lib.sh"
 # Relays after 2 s without a direct path (3 s by default).
 DAEMON_ENV+=(LANRAGE_CONN_RELAY_AFTER_MS=2000)

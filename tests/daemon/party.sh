@@ -11,6 +11,7 @@ set -euo pipefail
 LANRAGED=$(realpath "$1")
 LANRAGE=$(realpath "$2")
 CONTROL=$(realpath "$3")
+# shellcheck source=tests/daemon/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 lab_init

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - helpers for tests that build their own network namespaces.
 #
 # Every name carries this shell's PID, so concurrent runs never collide;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # sanitizers.sh - sourced by the lab libraries: a failing test shows first what
 # AddressSanitizer or UndefinedBehaviorSanitizer said in the logs of the
 # programs it started (a crashed daemon otherwise looks like a lost packet).

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lab.sh - the NAT lab: network namespaces and nftables NATs, sourced by the tests and bench.
 #
 #                  +------------------------------------------------------+
@@ -365,6 +366,7 @@ simple-log
 pidfile=$conf.pid
 EOF
 	lab_spawn "${LAB}i" "$log" turnserver -c "$conf"
+	# shellcheck disable=SC2034 # for the tests that stop it
 	LAB_STUN_PID=$LAB_LAST_PID
 	lab_wait 30 lab_coturn_ready || lab_fail "coturn did not start: $(tail -20 "$log")"
 }

@@ -9,6 +9,7 @@
 # Usage: test_package.sh BUILD_DIR
 set -euo pipefail
 BUILD=$(realpath "$1")
+# shellcheck source=tests/daemon/lib.sh
 . "$(dirname "$0")/../daemon/lib.sh"
 
 lab_init

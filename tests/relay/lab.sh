@@ -137,7 +137,6 @@ replies=$(sed -n 's/^replies //p' "$D/stranger.log")
 wait_for 10 "not_here drops" metric_ge 9180 'lanrage_relay_dropped_total{reason="not_here"}' 5
 wait_for 10 "unknown-source drops" metric_ge 9180 \
 	'lanrage_relay_dropped_total{reason="unknown_source"}' 20
-CTAG=$(tag_of "$D/c.id")
 if grep "^recv " "$D/b.log" | grep -qv "from_tag=$ATAG"; then
 	fail "B received a frame from someone other than A: $(grep '^recv ' "$D/b.log" | grep -v "from_tag=$ATAG" | head -3)"
 fi

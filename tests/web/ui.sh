@@ -9,6 +9,7 @@ LANRAGED=$(realpath "$1")
 LANRAGE=$(realpath "$2")
 CONTROL=$(realpath "$3")
 WEB=$(dirname "$(realpath "$0")")
+# shellcheck source=tests/daemon/lib.sh
 . "$(dirname "$0")/../daemon/lib.sh"
 
 [ -d "$WEB/node_modules/playwright-core" ] ||

@@ -109,6 +109,7 @@ wait_for 10 "tcpdump capturing" grep -q "listening on" "$LAB_TMP/tcpdump.log"
 ping_t 5 || fail "ping during capture"
 ip netns exec "$T" ping -c 30 -i 0.05 -W 1 10.66.0.1 >/dev/null || true
 wait_gone 10 "$dump" || fail "tcpdump captured too little"
+# shellcheck disable=SC2034 # read in the eval below
 replay_before=$(stat_o rx_replay)
 ip netns exec "$T" "$WGTEST" replay "$LAB_TMP/cap.pcap" 203.0.113.1:51820 >"$LAB_TMP/replay.out"
 replayed=$(sed -n 's/^replayed=//p' "$LAB_TMP/replay.out")

@@ -190,7 +190,7 @@ else
 	# 1-32 s (worker_contended): a try during which that happened says nothing.
 	verdict=inconclusive
 	held_a=$(stat a worker_contended) held_b=$(stat b worker_contended)
-	for try in 1 2 3 4; do
+	for _ in 1 2 3 4; do
 		lost=$(stat a worker_contended)
 		one=$(timed_ticks)
 		any=$(timed_ticks wander)
@@ -282,7 +282,7 @@ step "a game's small ticks: the priority workers wake just before each to warm u
 lab_bg "${NS[b]}" "$LAB_TMP/tick.prio.log" "$TICK" echo 9001
 echo_pid=$LAB_LAST_PID
 woke=0
-for try in 1 2 3; do
+for _ in 1 2 3; do
 	w0=$(stat a timed_wakes) p0=$(stat a prio_packets)
 	ip netns exec "${NS[a]}" taskset -c 0 "$TICK" ping 10.66.0.2 9001 60 180 >/dev/null || true
 	woke=$(($(stat a timed_wakes) - w0))

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # pair.sh - sourced after tests/lab/lib.sh: ours in namespace O, wireguard-go in
 # T, joined by a veth (VETH_O 203.0.113.1/24, VETH_T 203.0.113.2/24); a key
 # pair each (KO/PO, KT/PT; the private keys in $LAB_TMP/ko and kt).
@@ -13,6 +14,7 @@ LAB_FILES+=("/var/run/wireguard/$IF_O.sock" "/var/run/wireguard/$IF_T.sock")
 KO=$(lab_key)
 KT=$(lab_key)
 PO=$(lab_pub "$KO")
+# shellcheck disable=SC2034 # for the tests that source this
 PT=$(lab_pub "$KT")
 echo "$KO" >"$LAB_TMP/ko"
 echo "$KT" >"$LAB_TMP/kt"
