@@ -150,12 +150,35 @@ static int open_one(struct udp_socket *s, uint16_t port, uint32_t fwmark, bool g
 	return 0;
 }
 
+/*
+ * SO_REUSEPORT lets any socket of the same user join a group, so a second
+ * instance of a program on the same port would take part of the first's
+ * traffic, both running as if nothing were wrong.  So a group first binds its
+ * port with a plain socket, which fails where anyone holds the port, and
+ * frees it for the group: this returns the port probe bound (with port 0,
+ * the free one the kernel gave it) and closes probe.
+ */
+static uint16_t claim_port(struct udp_socket *probe)
+{
+	uint16_t port = probe->port;
+
+	udp_close(probe);
+	return port;
+}
+
 int udp_open_group(struct udp_socket *socks, int n, uint16_t port, uint32_t fwmark, int buffer)
 {
+	struct udp_socket probe;
 	int ret;
 
 	for (int i = 0; i < n; i++)
 		socks[i].fd = -1;
+	if (n > 1) {
+		ret = open_one(&probe, port, 0, false, 0);
+		if (ret < 0)
+			return ret;
+		port = claim_port(&probe);
+	}
 	for (int i = 0; i < n; i++) {
 		/* The first socket picks the port when asked for any; the rest join it. */
 		ret = open_one(&socks[i], i ? socks[0].port : port, fwmark, n > 1, buffer);
@@ -199,15 +222,19 @@ int udp_open_addr(struct udp_socket *s, const struct addr *local, int buffer, bo
 int udp_open_addr_group(struct udp_socket *socks, int n, const struct addr *local, int buffer,
                         bool gro)
 {
+	struct udp_socket probe;
+	struct addr at = *local;
+	int ret;
+
 	for (int i = 0; i < n; i++)
 		socks[i].fd = -1;
+	if (n > 1) {
+		ret = open_addr_one(&probe, local, false, 0, false);
+		if (ret < 0)
+			return ret;
+		addr_set_port(&at, claim_port(&probe));
+	}
 	for (int i = 0; i < n; i++) {
-		struct addr at = *local;
-		int ret;
-
-		/* The first socket picks the port when asked for any; the rest join it. */
-		if (i)
-			addr_set_port(&at, socks[0].port);
 		ret = open_addr_one(&socks[i], &at, n > 1, buffer, gro);
 		if (ret < 0) {
 			while (i-- > 0)

@@ -106,6 +106,15 @@ wait_for 20 "lab-1 in GET /relays" eval \
 	"ip netns exec $H4 curl -sf $CTL/relays | jq -e '.relays[] | select(.relay_id == \"lab-1\" and .public_ip == \"198.51.100.1\" and .port == 51820 and .region == \"lab\")'"
 grep -q "registered with the control server $CTL as lab-1" "$D/r1.log" || fail "no registration log line"
 [ "$(metric 9180 lanrage_relay_registered)" = 1 ] || fail "R1 does not report itself registered"
+# A second relay on R1's port is refused (its reuseport group would otherwise
+# have taken part of R1's traffic, both running as if nothing were wrong).
+if ip netns exec "$I" timeout 10 "$RELAY" --relay-secret-file "$D/relay.secret" --listen "$R1" \
+	--metrics none 2>"$D/twice.err"; then
+	fail "a second relay on R1's port started"
+fi
+grep -q "cannot listen on UDP $R1: Address already in use" "$D/twice.err" ||
+	fail "no clear error for a port in use: $(cat "$D/twice.err")"
+grep -q "small marked frames first" "$D/r1.log" || fail "R1 has no priority socket"
 
 step "two members of one party, both behind symmetric NATs, exchange data both ways"
 member "$H1" a.log --relay "$R1" --create Friday --party-file "$D/party" --id-file "$D/a.id" \

@@ -2,6 +2,7 @@
  * socket, runs to one address leave as one and a GRO receiver takes them as one. */
 #include "test.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <string.h>
 
@@ -378,13 +379,48 @@ static void test_group_lane(void **state)
 	udp_close(&group[1]);
 }
 
+/*
+ * A port in use is refused to a group: one held by a plain socket, and one
+ * held by another group of the same user (a second instance of a program),
+ * which SO_REUSEPORT alone would let in.  The port freed, the group binds.
+ */
+static void test_group_port_in_use(void **state)
+{
+	struct udp_socket holder, first[2], second[2];
+	struct addr lo, at;
+
+	(void)state;
+	assert_true(addr_parse(&lo, "127.0.0.1:0", NULL));
+	assert_int_equal(udp_open_addr(&holder, &lo, 0, false), 0);
+	at = lo;
+	addr_set_port(&at, holder.port);
+	assert_int_equal(udp_open_addr_group(second, 2, &at, 0, false), -EADDRINUSE);
+	assert_int_equal(second[0].fd, -1);
+	assert_int_equal(second[1].fd, -1);
+	assert_int_equal(udp_open_group(second, 2, holder.port, 0, 0), -EADDRINUSE);
+	udp_close(&holder);
+
+	assert_int_equal(udp_open_addr_group(first, 2, &lo, 0, false), 0);
+	assert_true(first[0].port != 0);
+	assert_int_equal(first[0].port, first[1].port);
+	addr_set_port(&at, first[0].port);
+	assert_int_equal(udp_open_addr_group(second, 2, &at, 0, false), -EADDRINUSE);
+	assert_int_equal(udp_open_group(second, 2, first[0].port, 0, 0), -EADDRINUSE);
+	udp_close(&first[0]);
+	udp_close(&first[1]);
+	assert_int_equal(udp_open_addr_group(second, 2, &at, 0, false), 0);
+	assert_int_equal(second[1].port, first[0].port);
+	udp_close(&second[0]);
+	udp_close(&second[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_receiver), cmocka_unit_test(test_gro_receiver),
 		cmocka_unit_test(test_interleaved),    cmocka_unit_test(test_recv_into_free_slots),
 		cmocka_unit_test(test_sticky_source),  cmocka_unit_test(test_tos),
-		cmocka_unit_test(test_group_lane),
+		cmocka_unit_test(test_group_lane),     cmocka_unit_test(test_group_port_in_use),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,6 +102,23 @@ for h in a b c; do
 	done
 done
 
+step "a second instance cannot take a port in use"
+# The sockets are a SO_REUSEPORT group, which another process of the same user
+# could join and take part of a's traffic; the port is claimed first.
+IFY="wy$LAB_ID"
+LAB_FILES+=("/var/run/wireguard/$IFY.sock")
+lab_bg "${NS[a]}" "$LAB_TMP/y.log" env LOG_LEVEL=info "$OURS" -f "$IFY"
+py=$LAB_LAST_PID
+wait_for 10 "the second instance's socket" test -S "/var/run/wireguard/$IFY.sock"
+if ip netns exec "${NS[a]}" wg set "$IFY" private-key "$LAB_TMP/key.c" listen-port 51820 \
+	2>"$LAB_TMP/y.err"; then
+	fail "a second instance took a's port"
+fi
+grep -q "Address already in use" "$LAB_TMP/y.err" || fail "no clear error: $(cat "$LAB_TMP/y.err")"
+kill "$py"
+wait_gone 10 "$py" || fail "the second instance did not exit"
+ping_from a 10.66.0.2 3 || fail "ping a -> b after the second instance"
+
 step "a game's 60 packets a second keep no core busy"
 # Polling between ticks would keep a core per end busy (it once did); the
 # workers sleep and wake just before each tick instead, polling at most a
