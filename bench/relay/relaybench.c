@@ -34,9 +34,11 @@
  *     sends data frames at --rate (or as fast as it can), one receives them;
  *     prints what arrived per second after a warm-up.
  *   relaybench ping (--relay ... --secret-file F | --plain ADDR:PORT --rx-port N | --direct)
- *                   --size N --count N
+ *                   --size N --count N [--dscp N]
  *     One frame there and its answer back, every millisecond; prints RTT
- *     percentiles.
+ *     percentiles.  Its members are others than load's, so that it can run
+ *     beside a load; --dscp marks its frames (46: EF, as members mark their
+ *     small packets, which the relay reads first).
  * Only loopback (or the namespace bench/relay/run makes) is used.
  */
 enum { BATCH = 64, SLOT = 2048, WARMUP_MS = 200 };
@@ -326,7 +328,7 @@ static bool leg(struct udp_socket *from, const struct addr *to, struct udp_socke
 }
 
 static int run_ping(const struct addr *relay, const uint8_t *token_key, const struct addr *plain,
-                    uint16_t rx_port, size_t size, unsigned count)
+                    uint16_t rx_port, size_t size, unsigned count, int dscp)
 {
 	struct member a = { 0 }, b = { 0 };
 	static uint8_t pa[SLOT], pb[SLOT], in[SLOT];
@@ -339,9 +341,11 @@ static int run_ping(const struct addr *relay, const uint8_t *token_key, const st
 		die("memory");
 	open_sock(&a.s, 0);
 	open_sock(&b.s, rx_port);
+	if (dscp && (udp_set_dscp(&a.s, dscp) < 0 || udp_set_dscp(&b.s, dscp) < 0))
+		die("--dscp: cannot mark");
 	if (relay) {
-		member_bind(&a, token_key, "0a0a0a0a0a0a0a0a", relay);
-		member_bind(&b, token_key, "0b0b0b0b0b0b0b0b", relay);
+		member_bind(&a, token_key, "0c0c0c0c0c0c0c0c", relay);
+		member_bind(&b, token_key, "0d0d0d0d0d0d0d0d", relay);
 		to_a = to_b = *relay;
 	} else if (plain) {
 		/* The forwarder sends to B's port (its --to) and learns A from A's datagrams. */
@@ -398,13 +402,14 @@ int main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' },
 		{ "rx-port", required_argument, NULL, 'R' },
 		{ "rate", required_argument, NULL, 'q' },
+		{ "dscp", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct addr listen, to, relay, plain;
 	bool have_listen = false, have_to = false, have_relay = false, have_plain = false;
 	uint8_t token_key[MAC_KEY_LEN];
 	const char *secret = NULL, *mode;
-	uint64_t size = 64, seconds = 5, count = 1000, rx_port = 0, rate = 0;
+	uint64_t size = 64, seconds = 5, count = 1000, rx_port = 0, rate = 0, dscp = 0;
 	int opt;
 
 	if (argc < 2 || !rand_init())
@@ -448,6 +453,9 @@ int main(int argc, char **argv)
 		case 'q':
 			ok = num_parse_u64(optarg, 0, 100000000, &rate);
 			break;
+		case 'D':
+			ok = num_parse_u64(optarg, 0, 63, &dscp);
+			break;
 		default:
 			ok = false;
 		}
@@ -471,7 +479,7 @@ int main(int argc, char **argv)
 		                (uint16_t)rx_port, (size_t)size, (unsigned)seconds, rate);
 	if (strcmp(mode, "ping") == 0)
 		return run_ping(have_relay ? &relay : NULL, token_key, have_plain ? &plain : NULL,
-		                (uint16_t)rx_port, (size_t)size, (unsigned)count);
+		                (uint16_t)rx_port, (size_t)size, (unsigned)count, (int)dscp);
 	die("mode: fwd, load or ping");
 	return 2;
 }

@@ -149,22 +149,28 @@ static void handle_stun(struct relay *r, const struct udp_pkt *p, uint64_t now_n
 	}
 }
 
-/* One batch in from sock (either of the two), through the engine, one batch out. */
-static int relay_batch(struct relay *r, struct udp_socket *sock)
+/*
+ * One batch of at most max datagrams in from sock (either of the two),
+ * through the engine, one batch out.
+ */
+static int relay_batch(struct relay *r, struct udp_socket *sock, int max)
 {
 	struct relay_stats *st = &r->engine.stats;
+	int first = RELAY_BATCH - max; /* the last max slots */
 	uint64_t now_ns;
 	int64_t wall_ms;
 	int n, m = 0;
 
-	n = udp_recv_prepared(sock, &r->rx_batch);
+	n = udp_recv_prepared_from(sock, &r->rx_batch, first);
 	if (n <= 0)
 		return n;
-	if (sock == &r->prio)
-		st->priority_packets += (uint64_t)n;
 	now_ns = now_mono_ns();
 	wall_ms = now_wall_ms();
-	for (int i = 0; i < n; i++) {
+	if (sock == &r->prio) {
+		st->priority_packets += (uint64_t)n;
+		r->prio_seen_ns = now_ns;
+	}
+	for (int i = first; i < first + n; i++) {
 		struct udp_pkt *p = &r->rx_pkts[i];
 		struct engine_out *o = &r->outs[m];
 
@@ -214,14 +220,14 @@ static int relay_batch(struct relay *r, struct udp_socket *sock)
 	return n;
 }
 
-/* A batch from sock; true when there may be more. */
-static bool serve(struct relay *r, struct udp_socket *sock)
+/* A batch of at most max from sock; true when there may be more. */
+static bool serve(struct relay *r, struct udp_socket *sock, int max)
 {
-	int n = relay_batch(r, sock);
+	int n = relay_batch(r, sock, max);
 
 	if (n < 0)
 		log_ratelimited(LL_ERROR, "relay: receive: %s", strerror(-n));
-	return n == RELAY_BATCH;
+	return n == max;
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
@@ -231,12 +237,19 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	/*
 	 * Bounded turns: timers and the metrics port are served between them.
 	 * Before each batch of the backlog, what came in marked (at most a
-	 * batch: a flood of marked frames takes half the turns, no more).
+	 * batch: a flood of marked frames takes half the turns, no more).  A
+	 * marked frame still waits for the batch under way, ~3 us a frame, so
+	 * while marked frames come the backlog goes in shorter batches.
 	 */
 	for (int round = 0; round < RELAY_ROUNDS; round++) {
-		if (r->prio.fd >= 0)
-			serve(r, &r->prio);
-		if (!serve(r, &r->sock))
+		int max = RELAY_BATCH;
+
+		if (r->prio.fd >= 0) {
+			serve(r, &r->prio, RELAY_BATCH);
+			if (now_mono_ns() - r->prio_seen_ns < RELAY_PRIO_RECENT_MS * NS_PER_MS)
+				max = RELAY_PRIO_BULK_BATCH;
+		}
+		if (!serve(r, &r->sock, max))
 			break;
 	}
 }
@@ -245,7 +258,7 @@ static void on_prio_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay *r = arg;
 
-	for (int round = 0; round < RELAY_ROUNDS && serve(r, &r->prio); round++)
+	for (int round = 0; round < RELAY_ROUNDS && serve(r, &r->prio, RELAY_BATCH); round++)
 		;
 }
 

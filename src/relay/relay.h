@@ -29,6 +29,9 @@ enum {
 	 */
 	RELAY_PRIO_DSCP = 46,
 	RELAY_PRIO_MAX = 600,
+	/* The backlog's batches while marked frames came in the last RELAY_PRIO_RECENT_MS. */
+	RELAY_PRIO_BULK_BATCH = 16,
+	RELAY_PRIO_RECENT_MS = 1000,
 };
 
 /*
@@ -54,6 +57,7 @@ struct relay {
 	struct engine_out outs[RELAY_BATCH];
 	bool tx_failed[RELAY_BATCH];
 	bool tx_forward[RELAY_BATCH];
+	uint64_t prio_seen_ns;     /* the last marked frame's batch */
 	struct relay_stats logged; /* at the last stats line */
 	uint64_t started_ns;
 };
