@@ -32,7 +32,7 @@
 		signin: $("signin"), signinForm: $("signin-form"), tokenInput: $("token-input"),
 		signinMsg: $("signin-msg"),
 		app: $("app"), hdrInfo: $("hdr-info"), signout: $("signout"),
-		daemonName: $("daemon-name"), version: $("version"), control: $("control"),
+		daemonName: $("daemon-name"), version: $("version"), control: $("control"), lane: $("lane"),
 		partyNone: $("party-none"), createForm: $("create-form"), createName: $("create-name"),
 		createBtn: $("create-btn"), joinForm: $("join-form"), joinId: $("join-id"), joinBtn: $("join-btn"),
 		partyInfo: $("party-info"), partyName: $("party-name"), partyHost: $("party-host"),
@@ -326,6 +326,7 @@
 		setText(el.daemonName, s.name);
 		setText(el.version, s.version);
 		renderControl(s.control || {});
+		renderLane((s.interface || {}).priority_lane);
 		renderParty(s.party, s.virtual_ip, s.virtual_ip6);
 		/* With local discovery nobody can keep anyone out (the API says so too). */
 		const could = state.canKick;
@@ -336,6 +337,20 @@
 		setText(el.natType, natName(nat.type));
 		setText(el.natPublic, nat.public_endpoint);
 		setText(el.natGlobal, nat.global_endpoint || "none");
+	}
+
+	/* The data plane's lane for small packets other than TCP (games, voice, pings). */
+	const LANES = {
+		open: ["on", "Small packets (games, voice, pings) go ahead of downloads"],
+		closed: ["paused", "A flood of small packets closed the lane for a while; it reopens by itself"],
+		off: ["off", "The kernel refused the lane's programs (it needs CAP_BPF and CAP_SYS_NICE)"],
+	};
+
+	function renderLane(lane) {
+		const [text, why] = LANES[lane] || ["–", ""];
+
+		setText(el.lane, text);
+		el.lane.title = why;
 	}
 
 	function renderControl(c) {

@@ -53,8 +53,9 @@ int show_status(struct client *c, int argc, char **argv)
 	printf("  virtual IP:  %s\n", str(st, "virtual_ip", "none (not in a party)"));
 	if (json_string_value(json_object_get(st, "virtual_ip6")))
 		printf("  IPv6:        %s\n", str(st, "virtual_ip6", "-"));
-	printf("  interface:   %s, mtu %lld, UDP port %lld\n", str(iface, "name", "?"),
-	       num(iface, "mtu"), num(iface, "listen_port"));
+	printf("  interface:   %s, mtu %lld, UDP port %lld, priority lane %s\n",
+	       str(iface, "name", "?"), num(iface, "mtu"), num(iface, "listen_port"),
+	       str(iface, "priority_lane", "?"));
 	printf("  control:     %s %s, %s", str(ctl, "mode", "?"), str(ctl, "where", "?"),
 	       str(ctl, "link", "?"));
 	if (json_string_value(json_object_get(ctl, "detail")) &&

@@ -56,6 +56,7 @@ json_t *report_status(void *ctx)
 	json_object_set_new(iface, "name", json_string(d->cfg.interface));
 	json_object_set_new(iface, "mtu", json_integer(d->cfg.mtu));
 	json_object_set_new(iface, "listen_port", json_integer(wg_device_port(d->dev)));
+	json_object_set_new(iface, "priority_lane", json_string(wg_device_priority_lane(d->dev)));
 	json_object_set_new(o, "interface", iface);
 	json_object_set_new(ctl, "mode", json_string(daemon_mode(d)));
 	json_object_set_new(ctl, "where", json_string(daemon_where(d)));

@@ -336,6 +336,13 @@ uint16_t wg_device_port(const struct wg_device *dev)
 	return dev->udp[0].fd >= 0 ? dev->udp[0].port : 0;
 }
 
+const char *wg_device_priority_lane(const struct wg_device *dev)
+{
+	if (!dev->steer.n_prio)
+		return "off";
+	return atomic_load(&dev->prio_open) ? "open" : "closed";
+}
+
 void wg_device_destroy(struct wg_device *dev)
 {
 	if (!dev)

@@ -320,6 +320,11 @@ void wg_device_set_other_packet_handler(struct wg_device *dev, wg_other_packet_f
 void wg_device_set_tun_gone_handler(struct wg_device *dev, void (*fn)(void *ctx), void *ctx);
 /* The UDP port in use (0 before start). */
 uint16_t wg_device_port(const struct wg_device *dev);
+/*
+ * The priority lane (steer.h): "open"; "closed" for a while, by a flood of
+ * small packets; or "off" (turned off, or the kernel refused its programs).
+ */
+const char *wg_device_priority_lane(const struct wg_device *dev);
 /* Sends a datagram of another protocol from the device's socket (through a relay if to is relayed);
  * 0 or -errno. */
 int wg_device_send_raw(struct wg_device *dev, const void *data, size_t len,

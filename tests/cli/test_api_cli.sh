@@ -69,6 +69,7 @@ lr settings --json | jq -e '.settings.mtu.value == 1400 and .settings.mtu.source
 
 step "human output"
 expect 0 "name:        alice" lr status
+expect 0 "priority lane open" lr status
 expect 0 "party:       none" lr status
 expect 0 "Not in a party." lr peers
 expect 0 "public endpoint: 203.0.113.7:51820" lr nat

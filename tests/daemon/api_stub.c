@@ -84,16 +84,16 @@ static json_t *stub_status(void *ctx)
 	struct stub *s = ctx;
 
 	return json_pack(
-	    "{s:s, s:s, s:s, s:s, s:o, s:o, s:{s:s, s:i, s:i}, s:{s:s, s:s, s:s, s:s}, "
+	    "{s:s, s:s, s:s, s:s, s:o, s:o, s:{s:s, s:i, s:i, s:s}, s:{s:s, s:s, s:s, s:s}, "
 	    "s:o, s:{s:s, s:s, s:s}}",
 	    "version", LANRAGE_VERSION, "peer_id", "a1b2c3d4e5f60718", "name", s->cfg.peer_name,
 	    "public_key", "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=", "virtual_ip",
 	    s->in_party ? json_string("10.66.0.2") : json_null(), "virtual_ip6",
 	    s->in_party ? json_string("fd4c:5247:6c61::a42:2") : json_null(), "interface", "name",
-	    s->cfg.interface, "mtu", s->cfg.mtu, "listen_port", s->cfg.listen_port, "control",
-	    "mode", "local", "where", s->cfg.discovery_dir, "link", "up", "detail", "", "party",
-	    party_json(s), "nat", "type", "full_cone", "public_endpoint", "203.0.113.7:51820",
-	    "global_endpoint", "[2001:db8:7::10]:51820");
+	    s->cfg.interface, "mtu", s->cfg.mtu, "listen_port", s->cfg.listen_port, "priority_lane",
+	    "open", "control", "mode", "local", "where", s->cfg.discovery_dir, "link", "up",
+	    "detail", "", "party", party_json(s), "nat", "type", "full_cone", "public_endpoint",
+	    "203.0.113.7:51820", "global_endpoint", "[2001:db8:7::10]:51820");
 }
 
 static json_t *stub_peers(void *ctx)

@@ -113,6 +113,10 @@ relay_first() {
 	done
 	echo "$n"
 }
+for k in 3 4; do
+	[ "$(cli "$k" --json status | jq -r .interface.priority_lane)" = open ] ||
+		fail "host $k's status does not say its priority lane is open"
+done
 r3=$(prio_received 3) r4=$(prio_received 4) rr=$(relay_first)
 ip netns exec "$(lab_host_ns 3)" ping -c 50 -i 0.02 -W 1 -q "${VIP[4]}" >/dev/null ||
 	fail "pings through the relay were lost"

@@ -122,6 +122,8 @@ try {
   assert.ok(await page.locator("#party-none").isVisible(), "no party form outside a party");
   const status = cli(cliAlice, "status");
   assert.ok((await text(page, "#version")).includes(status.version), "version");
+  assert.equal(status.interface.priority_lane, "open", "alice's priority lane");
+  assert.equal(await text(page, "#lane"), "on", "the header says games go first");
   await waitText(page, "#nat-global", /^\[2001:db8:1::2\]:\d+$/);
 
   step("alice creates a party from the page");
