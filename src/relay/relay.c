@@ -230,23 +230,31 @@ static bool serve(struct relay *r, struct udp_socket *sock, int max)
 	return n == max;
 }
 
+/* Whether a marked frame came in the last RELAY_PRIO_RECENT_MS. */
+static bool prio_recent(const struct relay *r)
+{
+	return now_mono_ns() - r->prio_seen_ns < RELAY_PRIO_RECENT_MS * NS_PER_MS;
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay *r = arg;
 
 	/*
 	 * Bounded turns: timers and the metrics port are served between them.
-	 * Before each batch of the backlog, what came in marked (at most a
-	 * batch: a flood of marked frames takes half the turns, no more).  A
+	 * Before each batch of the backlog, what came in marked, at most as
+	 * many (a flood of marked frames takes half the turns, no more).  A
 	 * marked frame still waits for the batch under way, ~3 us a frame, so
-	 * while marked frames come the backlog goes in shorter batches.
+	 * while marked frames come the batches are shorter.
 	 */
 	for (int round = 0; round < RELAY_ROUNDS; round++) {
 		int max = RELAY_BATCH;
 
 		if (r->prio.fd >= 0) {
-			serve(r, &r->prio, RELAY_BATCH);
-			if (now_mono_ns() - r->prio_seen_ns < RELAY_PRIO_RECENT_MS * NS_PER_MS)
+			if (prio_recent(r))
+				max = RELAY_PRIO_BULK_BATCH;
+			serve(r, &r->prio, max);
+			if (prio_recent(r))
 				max = RELAY_PRIO_BULK_BATCH;
 		}
 		if (!serve(r, &r->sock, max))

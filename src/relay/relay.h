@@ -29,7 +29,7 @@ enum {
 	 */
 	RELAY_PRIO_DSCP = 46,
 	RELAY_PRIO_MAX = 600,
-	/* The backlog's batches while marked frames came in the last RELAY_PRIO_RECENT_MS. */
+	/* Both sockets' batches while marked frames came in the last RELAY_PRIO_RECENT_MS. */
 	RELAY_PRIO_BULK_BATCH = 16,
 	RELAY_PRIO_RECENT_MS = 1000,
 };
