@@ -351,20 +351,40 @@ static void on_signal_reply(struct ctl_remote *r, struct ctl_call *k,
 	log_ratelimited(LL_INFO, "control %s: signal to %s: %s", r->url, k->to, msg);
 }
 
+/*
+ * The array under key in a successful reply; or NULL, with the status and
+ * message to answer the caller with (what: what the server failed to send).
+ */
+static const json_t *reply_list(struct ctl_remote *r, struct ctl_call *k,
+                                const struct control_reply *cr, const char *key, const char *what,
+                                int *status, char *msg, size_t size)
+{
+	const json_t *list = json_object_get(cr->body, key);
+
+	if (!ctl_ok_status(cr->status)) {
+		*status = ctl_call_error(r, k, cr, msg, size);
+		return NULL;
+	}
+	if (!json_is_array(list)) {
+		*status = 503;
+		err_format(msg, size, "%s sent no %s", r->url, what);
+		return NULL;
+	}
+	return list;
+}
+
 static void on_relays_reply(struct ctl_remote *r, struct ctl_call *k,
                             const struct control_reply *cr)
 {
-	const json_t *list = json_object_get(cr->body, "relays"), *v;
-	struct ctl_relay *relays = NULL;
 	char msg[ERR_MAX + URL_MAX];
+	int status;
+	const json_t *list =
+	                 reply_list(r, k, cr, "relays", "relay list", &status, msg, sizeof(msg)),
+	             *v;
+	struct ctl_relay *relays = NULL;
 	size_t n = 0, i;
 
-	if (!ctl_ok_status(cr->status) || !json_is_array(list)) {
-		int status =
-		    ctl_ok_status(cr->status) ? 503 : ctl_call_error(r, k, cr, msg, sizeof(msg));
-
-		if (ctl_ok_status(cr->status))
-			err_format(msg, sizeof(msg), "%s sent no relay list", r->url);
+	if (!list) {
 		k->relays_done(k->arg, status, msg, NULL, 0);
 		return;
 	}
@@ -453,17 +473,14 @@ static void on_member_op_reply(struct ctl_remote *r, struct ctl_call *k,
 /* The host's list of removed peers; an entry that does not validate is skipped. */
 static void on_bans_reply(struct ctl_remote *r, struct ctl_call *k, const struct control_reply *cr)
 {
-	const json_t *list = json_object_get(cr->body, "bans");
 	char msg[ERR_MAX + URL_MAX];
+	int status;
+	const json_t *list =
+	    reply_list(r, k, cr, "bans", "list of removed members", &status, msg, sizeof(msg));
 	struct ctl_ban *bans;
 	size_t n;
 
-	if (!ctl_ok_status(cr->status) || !json_is_array(list)) {
-		int status =
-		    ctl_ok_status(cr->status) ? 503 : ctl_call_error(r, k, cr, msg, sizeof(msg));
-
-		if (ctl_ok_status(cr->status))
-			err_format(msg, sizeof(msg), "%s sent no list of removed members", r->url);
+	if (!list) {
 		k->bans_done(k->arg, status, msg, NULL, 0);
 		return;
 	}

@@ -68,45 +68,30 @@ int udp_set_fwmark(struct udp_socket *s, uint32_t fwmark)
 }
 
 /*
- * local: a specific address to bind (its family wins), or NULL for the
- * wildcard of family; gro: turn on UDP_GRO where the kernel has it.
+ * Binds s to local (IPv4 or IPv6; the IPv6 wildcard is dual-stack); group:
+ * SO_REUSEPORT; size: the buffers (0: the system's); gro: turn on UDP_GRO
+ * where the kernel has it.
  */
-static int bind_family(struct udp_socket *s, int family, uint16_t port, bool group, int size,
-                       const struct addr *local, bool gro)
+static int bind_local(struct udp_socket *s, const struct addr *local, bool group, int size,
+                      bool gro)
 {
 	union {
 		struct sockaddr_in in4;
 		struct sockaddr_in6 in6;
 	} sa;
-	socklen_t salen;
-	int fd, off = 0, on = 1, ret;
+	socklen_t salen = addr_len(local);
+	int family = local->sa.sa_family, fd, off = 0, on = 1, ret;
+	/* A specific IPv6 address takes IPv6 only; the wildcard is dual-stack. */
+	int v6only = family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED(&local->in6.sin6_addr);
 
 	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	memset(&sa, 0, sizeof(sa));
-	if (local) {
-		/* A specific IPv6 address takes IPv6 only; the wildcard is dual-stack. */
-		int v6only = family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED(&local->in6.sin6_addr);
-
-		if (family == AF_INET6 &&
-		    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0)
-			goto err;
-		memcpy(&sa, &local->sa, addr_len(local));
-		salen = addr_len(local);
-	} else if (family == AF_INET6) {
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0)
-			goto err;
-		sa.in6.sin6_family = AF_INET6;
-		sa.in6.sin6_port = htons(port);
-		sa.in6.sin6_addr = in6addr_any;
-		salen = sizeof(sa.in6);
-	} else {
-		sa.in4.sin_family = AF_INET;
-		sa.in4.sin_port = htons(port);
-		sa.in4.sin_addr.s_addr = htonl(INADDR_ANY);
-		salen = sizeof(sa.in4);
-	}
+	if (family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0)
+		goto err;
+	memcpy(&sa, &local->sa, salen);
 	if (group && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0)
 		goto err;
 	/* Forcing a size needs CAP_NET_ADMIN; without it, ask within the system limits. */
@@ -133,23 +118,6 @@ err:
 	return ret;
 }
 
-static int open_one(struct udp_socket *s, uint16_t port, uint32_t fwmark, bool group, int size)
-{
-	int ret = bind_family(s, AF_INET6, port, group, size, NULL, true);
-
-	if (ret == -EAFNOSUPPORT || ret == -EADDRNOTAVAIL)
-		ret = bind_family(s, AF_INET, port, group, size, NULL, true);
-	if (ret < 0) {
-		s->fd = -1;
-		return ret;
-	}
-	if (fwmark && (ret = udp_set_fwmark(s, fwmark)) < 0) {
-		udp_close(s);
-		return ret;
-	}
-	return 0;
-}
-
 /*
  * SO_REUSEPORT lets any socket of the same user join a group, so a second
  * instance of a program on the same port would take part of the first's
@@ -166,36 +134,6 @@ static uint16_t claim_port(struct udp_socket *probe)
 	return port;
 }
 
-int udp_open_group(struct udp_socket *socks, int n, uint16_t port, uint32_t fwmark, int buffer)
-{
-	struct udp_socket probe;
-	int ret;
-
-	for (int i = 0; i < n; i++)
-		socks[i].fd = -1;
-	if (n > 1) {
-		ret = open_one(&probe, port, 0, false, 0);
-		if (ret < 0)
-			return ret;
-		port = claim_port(&probe);
-	}
-	for (int i = 0; i < n; i++) {
-		/* The first socket picks the port when asked for any; the rest join it. */
-		ret = open_one(&socks[i], i ? socks[0].port : port, fwmark, n > 1, buffer);
-		if (ret < 0) {
-			while (i-- > 0)
-				udp_close(&socks[i]);
-			return ret;
-		}
-	}
-	return 0;
-}
-
-int udp_open(struct udp_socket *s, uint16_t port, uint32_t fwmark)
-{
-	return open_one(s, port, fwmark, false, 0);
-}
-
 static int open_addr_one(struct udp_socket *s, const struct addr *local, bool group, int buffer,
                          bool gro)
 {
@@ -204,11 +142,15 @@ static int open_addr_one(struct udp_socket *s, const struct addr *local, bool gr
 
 	if (local->sa.sa_family != AF_INET && local->sa.sa_family != AF_INET6)
 		return -EAFNOSUPPORT;
-	ret = bind_family(s, local->sa.sa_family, addr_port(local), group, buffer, local, gro);
+	ret = bind_local(s, local, group, buffer, gro);
 	/* The IPv6 wildcard on a host without IPv6: the IPv4 one. */
 	if ((ret == -EAFNOSUPPORT || ret == -EADDRNOTAVAIL) && local->sa.sa_family == AF_INET6 &&
-	    memcmp(&local->in6.sin6_addr, &any6, sizeof(any6)) == 0)
-		ret = bind_family(s, AF_INET, addr_port(local), group, buffer, NULL, gro);
+	    memcmp(&local->in6.sin6_addr, &any6, sizeof(any6)) == 0) {
+		struct addr any4 = { .in4 = { .sin_family = AF_INET,
+			                      .sin_port = local->in6.sin6_port } };
+
+		ret = bind_local(s, &any4, group, buffer, gro);
+	}
 	if (ret < 0)
 		s->fd = -1;
 	return ret;
@@ -245,12 +187,30 @@ int udp_open_addr_group(struct udp_socket *socks, int n, const struct addr *loca
 	return 0;
 }
 
-int udp_group_lane(struct udp_socket *first, int dscp, size_t max_len)
+int udp_open_group(struct udp_socket *socks, int n, uint16_t port, uint32_t fwmark, int buffer)
+{
+	/* The IPv6 wildcard, dual-stack (or IPv4 on a host without IPv6). */
+	struct addr any = { .in6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) } };
+	int ret = udp_open_addr_group(socks, n, &any, buffer, true);
+
+	for (int i = 0; ret == 0 && fwmark && i < n; i++)
+		ret = udp_set_fwmark(&socks[i], fwmark);
+	if (ret < 0) {
+		for (int i = 0; i < n; i++)
+			udp_close(&socks[i]);
+	}
+	return ret;
+}
+
+int udp_open(struct udp_socket *s, uint16_t port, uint32_t fwmark)
+{
+	return udp_open_group(s, 1, port, fwmark, 0);
+}
+
+int udp_bpf_load_dscp(struct sock_filter *code)
 {
 	/* Jumps count the instructions they skip. */
-	struct sock_filter code[] = {
-		{ BPF_LD | BPF_W | BPF_LEN, 0, 0, 0 },
-		{ BPF_JMP | BPF_JGT | BPF_K, 10, 0, (uint32_t)max_len }, /* too long: 0 */
+	static const struct sock_filter load[UDP_BPF_DSCP_LEN] = {
 		{ BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_PROTOCOL) },
 		{ BPF_JMP | BPF_JEQ | BPF_K, 3, 0, ETH_P_IPV6 },
 		{ BPF_LD | BPF_B | BPF_ABS, 0, 0, (uint32_t)(SKF_NET_OFF + 1) }, /* IPv4: the TOS */
@@ -259,11 +219,26 @@ int udp_group_lane(struct udp_socket *first, int dscp, size_t max_len)
 		{ BPF_LD | BPF_H | BPF_ABS, 0, 0, (uint32_t)SKF_NET_OFF }, /* IPv6: the class */
 		{ BPF_ALU | BPF_RSH | BPF_K, 0, 0, 4 },
 		{ BPF_ALU | BPF_AND | BPF_K, 0, 0, 0xfc },
-		{ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (uint32_t)dscp << 2 },
-		{ BPF_RET | BPF_K, 0, 0, 1 }, /* marked: the second */
-		{ BPF_RET | BPF_K, 0, 0, 0 },
 	};
+
+	memcpy(code, load, sizeof(load));
+	return UDP_BPF_DSCP_LEN;
+}
+
+int udp_group_lane(struct udp_socket *first, int dscp, size_t max_len)
+{
+	struct sock_filter code[UDP_BPF_DSCP_LEN + 5] = {
+		{ BPF_LD | BPF_W | BPF_LEN, 0, 0, 0 },
+		{ BPF_JMP | BPF_JGT | BPF_K, UDP_BPF_DSCP_LEN + 2, 0,
+		  (uint32_t)max_len }, /* to 0 */
+	};
+	int n = 2;
 	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+
+	n += udp_bpf_load_dscp(code + n);
+	code[n++] = (struct sock_filter){ BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (uint32_t)dscp << 2 };
+	code[n++] = (struct sock_filter){ BPF_RET | BPF_K, 0, 0, 1 }; /* marked: the second */
+	code[n++] = (struct sock_filter){ BPF_RET | BPF_K, 0, 0, 0 };
 
 	if (setsockopt(first->fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0)
 		return -errno;

@@ -83,6 +83,15 @@ int udp_open_addr_group(struct udp_socket *socks, int n, const struct addr *loca
  * program on the group, given through its first socket).  0 or -errno.
  */
 int udp_group_lane(struct udp_socket *first, int dscp, size_t max_len) WARN_UNUSED;
+/*
+ * Writes at code the classic BPF instructions of a reuseport program that
+ * load a datagram's DSCP, shifted left by 2 as in its TOS or traffic class
+ * byte (the ECN bits cleared), into A; returns how many (UDP_BPF_DSCP_LEN).
+ * Their jumps stay inside them.
+ */
+enum { UDP_BPF_DSCP_LEN = 8 };
+struct sock_filter;
+int udp_bpf_load_dscp(struct sock_filter *code);
 void udp_close(struct udp_socket *s);
 /* Marks every datagram the socket sends with this DSCP (0-63); 0 or -errno. */
 int udp_set_dscp(struct udp_socket *s, int dscp) WARN_UNUSED;

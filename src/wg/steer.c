@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "nat/relay_wire.h"
+#include "udp/udp.h"
 
 #ifndef SO_DETACH_REUSEPORT_BPF
 #define SO_DETACH_REUSEPORT_BPF 68 /* Linux 5.8 */
@@ -259,15 +260,9 @@ static int udp_program(const struct steer *s, int flags, struct sock_filter *cod
 		OP(BPF_LD | BPF_IMM, 0, 0, RELAY_DATA_HDR_LEN + STEER_PRIO_MAX_DGRAM);
 		OP(BPF_MISC | BPF_TAX, 0, 0, 0);
 		OP(BPF_LD | BPF_W | BPF_LEN, 0, 0, 0);
-		OP(BPF_JMP | BPF_JGT | BPF_X, 13, 0, 0); /* longer than the limit */
-		OP(BPF_LD | BPF_W | BPF_ABS, 0, 0, SKF_AD_OFF + SKF_AD_PROTOCOL);
-		OP(BPF_JMP | BPF_JEQ | BPF_K, 3, 0, ETH_P_IPV6);
-		OP(BPF_LD | BPF_B | BPF_ABS, 0, 0, SKF_NET_OFF + 1); /* IPv4: the TOS */
-		OP(BPF_ALU | BPF_AND | BPF_K, 0, 0, 0xfc);
-		OP(BPF_JMP | BPF_JA, 0, 0, 3);
-		OP(BPF_LD | BPF_H | BPF_ABS, 0, 0, SKF_NET_OFF); /* IPv6: the traffic class */
-		OP(BPF_ALU | BPF_RSH | BPF_K, 0, 0, 4);
-		OP(BPF_ALU | BPF_AND | BPF_K, 0, 0, 0xfc);
+		OP(BPF_JMP | BPF_JGT | BPF_X, UDP_BPF_DSCP_LEN + 5, 0,
+		   0); /* longer than the limit */
+		n += udp_bpf_load_dscp(code + n);
 		OP(BPF_JMP | BPF_JEQ | BPF_K, 0, 4, STEER_PRIO_DSCP << 2); /* marked EF */
 		OP(BPF_LD | BPF_W | BPF_ABS, 0, 0, SKF_AD_OFF + SKF_AD_CPU);
 		OP(BPF_ALU | BPF_MOD | BPF_K, 0, 0, s->n_prio);

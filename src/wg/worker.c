@@ -435,8 +435,9 @@ static void *prio_main(void *arg)
 		if (rx || tx) {
 			atomic_fetch_add_explicit(&dev->stats.prio_packets, (uint64_t)(rx + tx),
 			                          memory_order_relaxed);
-			atomic_fetch_add_explicit(&dev->stats.prio_received, (uint64_t)rx,
-			                          memory_order_relaxed);
+			if (rx)
+				atomic_fetch_add_explicit(&dev->stats.prio_received, (uint64_t)rx,
+				                          memory_order_relaxed);
 			if (predict)
 				arrival_pool_traffic(&dev->arrivals, (unsigned)w->id, now_ns);
 			continue;

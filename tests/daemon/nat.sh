@@ -105,11 +105,11 @@ prio_received() {
 }
 # relay_first: datagrams both relays took in on their priority socket.
 relay_first() {
-	local n=0 k
-	for k in 9180 9181; do
-		k=$(ip netns exec "${LAB}i" curl -sf "http://127.0.0.1:$k/metrics" |
+	local n=0 port got
+	for port in 9180 9181; do
+		got=$(ip netns exec "${LAB}i" curl -sf "http://127.0.0.1:$port/metrics" |
 			awk '/^lanrage_relay_priority_packets_total / { print $2 }')
-		n=$((n + ${k:-0}))
+		n=$((n + ${got:-0}))
 	done
 	echo "$n"
 }
